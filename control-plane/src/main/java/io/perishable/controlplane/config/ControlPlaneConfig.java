@@ -1,0 +1,84 @@
+package io.perishable.controlplane.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Everything the control plane is configured with. Built by the command line from the YAML
+ * file and flags; {@link #validate()} names the field and the problem.
+ *
+ * @param host address to listen on (loopback by default)
+ * @param port gRPC port (0 = ephemeral, for tests)
+ * @param dataDir where signing keys (and later the audit log) live
+ * @param defaultTtl lifetime of a token whose Issue request names none
+ * @param maxTtl longest lifetime any token may have
+ * @param scopes scope names the catalog defines, each with an optional tighter max ttl
+ * @param upstreams upstream names tokens may be routed to
+ * @param defaultUpstream upstream of a token whose Issue request names none
+ * @param issuers who may call Issue
+ * @param heartbeatInterval how often Sync streams carry a heartbeat
+ */
+public record ControlPlaneConfig(
+    String host,
+    int port,
+    Path dataDir,
+    Duration defaultTtl,
+    Duration maxTtl,
+    Map<String, Optional<Duration>> scopes,
+    Set<String> upstreams,
+    String defaultUpstream,
+    List<IssuerCredential> issuers,
+    Duration heartbeatInterval) {
+
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final int DEFAULT_PORT = 7400;
+  public static final Duration DEFAULT_DEFAULT_TTL = Duration.ofMinutes(15);
+  public static final Duration DEFAULT_MAX_TTL = Duration.ofHours(1);
+  public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(2);
+  /** Tokens live "seconds to an hour": nothing shorter than this is useful to anyone. */
+  public static final Duration MIN_TTL = Duration.ofSeconds(1);
+
+  public ControlPlaneConfig {
+    scopes = Map.copyOf(scopes);
+    upstreams = Set.copyOf(upstreams);
+    issuers = List.copyOf(issuers);
+  }
+
+  /** Throws IllegalArgumentException naming the first field that is wrong. */
+  public ControlPlaneConfig validate() {
+    require(port >= 0 && port <= 65535, "control_plane.port", "must be 0-65535, got " + port);
+    require(host != null && !host.isBlank(), "control_plane.host", "must not be empty");
+    require(dataDir != null, "control_plane.data_dir", "must be set");
+    require(maxTtl.compareTo(MIN_TTL) >= 0, "control_plane.max_ttl",
+        "must be at least " + DurationText.format(MIN_TTL));
+    require(defaultTtl.compareTo(MIN_TTL) >= 0, "control_plane.default_ttl",
+        "must be at least " + DurationText.format(MIN_TTL));
+    require(defaultTtl.compareTo(maxTtl) <= 0, "control_plane.default_ttl",
+        DurationText.format(defaultTtl) + " exceeds max_ttl " + DurationText.format(maxTtl));
+    require(!scopes.isEmpty(), "scopes", "at least one scope must be defined");
+    scopes.forEach((name, ttl) -> ttl.ifPresent(t -> require(
+        t.compareTo(MIN_TTL) >= 0 && t.compareTo(maxTtl) <= 0, "scopes." + name + ".max_ttl",
+        "must lie between " + DurationText.format(MIN_TTL) + " and max_ttl "
+            + DurationText.format(maxTtl))));
+    require(!upstreams.isEmpty(), "upstreams", "at least one upstream must be defined");
+    require(upstreams.contains(defaultUpstream), "control_plane.default_upstream",
+        "'" + defaultUpstream + "' is not one of the upstreams " + upstreams);
+    require(!issuers.isEmpty(), "control_plane.issuers",
+        "at least one issuer is needed, or nobody can mint tokens");
+    require(issuers.stream().map(IssuerCredential::id).distinct().count() == issuers.size(),
+        "control_plane.issuers", "issuer ids must be unique");
+    require(heartbeatInterval.toMillis() >= 10, "control_plane.heartbeat_interval",
+        "must be at least 10ms");
+    return this;
+  }
+
+  private static void require(boolean ok, String field, String problem) {
+    if (!ok) {
+      throw new IllegalArgumentException(field + ": " + problem);
+    }
+  }
+}

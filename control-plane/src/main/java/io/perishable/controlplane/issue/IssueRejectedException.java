@@ -1,0 +1,29 @@
+package io.perishable.controlplane.issue;
+
+/** An Issue request that cannot be granted, with a message the caller can act on. */
+public final class IssueRejectedException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  /** How the rejection maps onto a gRPC status. */
+  public enum Kind {
+    /** The request itself is wrong (malformed field, unknown scope, ttl over the limit). */
+    INVALID_ARGUMENT,
+    /** The request is well-formed but the caller may not have it. */
+    PERMISSION_DENIED
+  }
+
+  private final Kind kind;
+
+  public IssueRejectedException(Kind kind, String message) {
+    super(message, null, false, false);
+    this.kind = kind;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  static IssueRejectedException invalid(String message) {
+    return new IssueRejectedException(Kind.INVALID_ARGUMENT, message);
+  }
+}
