@@ -1,0 +1,208 @@
+package io.perishable.cli.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.perishable.authz.config.AuthzConfig;
+import io.perishable.authz.scope.PathPattern;
+import io.perishable.authz.scope.RateLimit;
+import io.perishable.authz.scope.ScopeDefinition;
+import io.perishable.authz.upstream.Provider;
+import io.perishable.authz.upstream.UpstreamConfig;
+import io.perishable.controlplane.config.ControlPlaneConfig;
+import io.perishable.controlplane.config.IssuerCredential;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Reads {@code perishable.yaml}. Relative paths in the file are resolved against the file's
+ * directory, so a config works wherever it is started from.
+ */
+public final class ConfigFile {
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  private final ConfigNode root;
+  private final Path baseDir;
+
+  private ConfigFile(JsonNode root, Path baseDir) {
+    this.root = new ConfigNode(root, "");
+    this.baseDir = baseDir;
+    this.root.allowOnly(Set.of("control_plane", "authz", "scopes", "upstreams"));
+  }
+
+  /** Parses {@code file}; throws IllegalArgumentException naming the file and the problem. */
+  public static ConfigFile load(Path file) {
+    try {
+      return parse(Files.readString(file), file.toAbsolutePath().getParent());
+    } catch (NoSuchFileException e) {
+      throw new IllegalArgumentException("config file " + file + " does not exist");
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read config file " + file + ": " + e);
+    }
+  }
+
+  /** Parses YAML text; relative paths resolve against {@code baseDir}. */
+  public static ConfigFile parse(String yaml, Path baseDir) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(yaml);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("config is not valid YAML: "
+          + e.getOriginalMessage() + " at line " + e.getLocation().getLineNr());
+    }
+    if (root == null || root.isMissingNode()) {
+      throw new IllegalArgumentException("config is empty");
+    }
+    if (!root.isObject()) {
+      throw new IllegalArgumentException("config must be a mapping at the top level");
+    }
+    return new ConfigFile(root, baseDir);
+  }
+
+  /** The control plane's configuration: its section plus the scope and upstream names. */
+  public ControlPlaneConfig controlPlane() {
+    ConfigNode cp = root.child("control_plane").allowOnly(Set.of("host", "port", "data_dir",
+        "default_ttl", "max_ttl", "default_upstream", "heartbeat_interval", "issuers"));
+    Map<String, Optional<Duration>> scopes = new LinkedHashMap<>();
+    for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
+      scopes.put(e.getKey(), e.getValue().child("max_ttl").optionalDuration());
+    }
+    Set<String> upstreams = new LinkedHashSet<>(upstreamEntries().keySet());
+    List<IssuerCredential> issuers = new ArrayList<>();
+    for (ConfigNode issuer : cp.child("issuers").elements()) {
+      issuer.allowOnly(Set.of("id", "secret_sha256"));
+      String id = issuer.child("id").requiredString();
+      try {
+        issuers.add(IssuerCredential.ofHex(id, issuer.child("secret_sha256").requiredString()));
+      } catch (IllegalArgumentException e) {
+        throw issuer.error(e.getMessage());
+      }
+    }
+    String defaultUpstream = cp.child("default_upstream")
+        .string(upstreams.isEmpty() ? "" : upstreams.iterator().next());
+    return new ControlPlaneConfig(
+        cp.child("host").string(ControlPlaneConfig.DEFAULT_HOST),
+        cp.child("port").integer(ControlPlaneConfig.DEFAULT_PORT, 0, 65535),
+        baseDir.resolve(cp.child("data_dir").string("data/control-plane")).normalize(),
+        cp.child("default_ttl").duration(ControlPlaneConfig.DEFAULT_DEFAULT_TTL),
+        cp.child("max_ttl").duration(ControlPlaneConfig.DEFAULT_MAX_TTL),
+        scopes,
+        upstreams,
+        defaultUpstream,
+        issuers,
+        cp.child("heartbeat_interval").duration(ControlPlaneConfig.DEFAULT_HEARTBEAT_INTERVAL));
+  }
+
+  /** authz-service's configuration: its section plus the full scope and upstream catalogs. */
+  public AuthzConfig authz() {
+    ConfigNode az = root.child("authz").allowOnly(Set.of("host", "port", "control_plane",
+        "replica_id", "clock_skew", "max_staleness", "max_body_bytes", "max_json_depth",
+        "token_cache_size"));
+    List<ScopeDefinition> scopes = new ArrayList<>();
+    for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
+      ConfigNode scope = e.getValue();
+      List<String> methods = scope.child("methods").strings();
+      List<PathPattern> paths = new ArrayList<>();
+      for (ConfigNode p : scope.child("paths").elements()) {
+        try {
+          paths.add(PathPattern.compile(p.requiredString()));
+        } catch (IllegalArgumentException ex) {
+          throw p.error(ex.getMessage());
+        }
+      }
+      Optional<RateLimit> rateLimit;
+      try {
+        rateLimit = scope.child("rate_limit").optionalString().map(RateLimit::parse);
+      } catch (IllegalArgumentException ex) {
+        throw scope.child("rate_limit").error(ex.getMessage());
+      }
+      try {
+        Set<String> upper = new LinkedHashSet<>();
+        methods.forEach(m -> upper.add(m.toUpperCase(Locale.ROOT)));
+        scopes.add(new ScopeDefinition(e.getKey(), upper, paths, rateLimit));
+      } catch (IllegalArgumentException ex) {
+        throw scope.error(ex.getMessage());
+      }
+    }
+    List<UpstreamConfig> upstreams = new ArrayList<>();
+    for (Map.Entry<String, ConfigNode> e : upstreamEntries().entrySet()) {
+      ConfigNode u = e.getValue();
+      String providerName = u.child("provider").requiredString();
+      Provider provider;
+      try {
+        provider = Provider.valueOf(providerName.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException ex) {
+        throw u.child("provider").error("must be openai or anthropic, got '" + providerName + "'");
+      }
+      try {
+        upstreams.add(new UpstreamConfig(e.getKey(), provider,
+            u.child("api_key_file").optionalString().map(p -> baseDir.resolve(p).normalize()),
+            u.child("api_key_env").optionalString(),
+            u.child("anthropic_version").string(UpstreamConfig.DEFAULT_ANTHROPIC_VERSION)));
+      } catch (IllegalArgumentException ex) {
+        throw new IllegalArgumentException(ex.getMessage().startsWith("upstreams")
+            ? ex.getMessage() : u.path() + ": " + ex.getMessage());
+      }
+    }
+    ConfigNode staleness = az.child("max_staleness");
+    Optional<Duration> maxStaleness = staleness.isMissing()
+        ? Optional.of(AuthzConfig.DEFAULT_MAX_STALENESS)
+        : "off".equals(staleness.string(null)) ? Optional.empty() : staleness.optionalDuration();
+    return new AuthzConfig(
+        az.child("host").string(AuthzConfig.DEFAULT_HOST),
+        az.child("port").integer(AuthzConfig.DEFAULT_PORT, 0, 65535),
+        az.child("control_plane").string(AuthzConfig.DEFAULT_CONTROL_PLANE),
+        az.child("replica_id").string(defaultReplicaId()),
+        az.child("clock_skew").duration(AuthzConfig.DEFAULT_CLOCK_SKEW),
+        maxStaleness,
+        az.child("max_body_bytes").integer(AuthzConfig.DEFAULT_MAX_BODY_BYTES, 1024,
+            Integer.MAX_VALUE),
+        az.child("max_json_depth").integer(AuthzConfig.DEFAULT_MAX_JSON_DEPTH, 4, 1000),
+        az.child("token_cache_size").longValue(AuthzConfig.DEFAULT_TOKEN_CACHE_SIZE, 1,
+            Long.MAX_VALUE),
+        scopes,
+        upstreams);
+  }
+
+  private Map<String, ConfigNode> scopeEntries() {
+    Map<String, ConfigNode> scopes = root.child("scopes").entries();
+    for (ConfigNode scope : scopes.values()) {
+      scope.allowOnly(Set.of("methods", "paths", "max_ttl", "rate_limit"));
+    }
+    return scopes;
+  }
+
+  private Map<String, ConfigNode> upstreamEntries() {
+    Map<String, ConfigNode> upstreams = root.child("upstreams").entries();
+    for (ConfigNode upstream : upstreams.values()) {
+      upstream.allowOnly(Set.of("provider", "api_key_file", "api_key_env", "anthropic_version"));
+    }
+    return upstreams;
+  }
+
+  private static String defaultReplicaId() {
+    String fromEnv = System.getenv("HOSTNAME");
+    if (fromEnv != null && !fromEnv.isBlank()) {
+      return fromEnv;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "authz";
+    }
+  }
+}

@@ -1,0 +1,277 @@
+package io.perishable.cli.stack;
+
+import io.perishable.authz.AuthzServer;
+import io.perishable.authz.decision.DecisionListener;
+import io.perishable.cli.config.ConfigFile;
+import io.perishable.controlplane.ControlPlaneServer;
+import io.perishable.controlplane.issuer.IssuerAuthenticator;
+import io.perishable.fakellm.FakeLlmUpstream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The whole system on loopback: the fake LLM upstream, the control plane and authz-service
+ * (in this JVM), and a real Envoy running the shipped {@code envoy/dev.yaml} with its ports
+ * rewritten. Used by {@code perishable stack} and by the integration tests.
+ *
+ * <p>Secrets it makes (the issuer secret, the fake provider keys) live under the data
+ * directory with owner-only permissions.
+ */
+public final class LocalStack implements AutoCloseable {
+  /**
+   * How to start.
+   *
+   * @param ports 0 for any to pick a free one
+   * @param authzClock the clock authz-service decides with (tests inject a movable one)
+   * @param decisionListener told of every decision (e.g. {@code new DecisionLog()})
+   */
+  public record Options(
+      Path repoRoot,
+      Path dataDir,
+      int envoyPort,
+      int envoyAdminPort,
+      int controlPlanePort,
+      int authzPort,
+      int fakeLlmPort,
+      Clock controlPlaneClock,
+      Clock authzClock,
+      DecisionListener decisionListener) {
+
+    /** Every port ephemeral, system clocks: what tests start from. */
+    public static Options ephemeral(Path repoRoot, Path dataDir, DecisionListener listener) {
+      return new Options(repoRoot, dataDir, 0, 0, 0, 0, 0, Clock.systemUTC(),
+          Clock.systemUTC(), listener);
+    }
+
+    public Options withAuthzClock(Clock clock) {
+      return new Options(repoRoot, dataDir, envoyPort, envoyAdminPort, controlPlanePort,
+          authzPort, fakeLlmPort, controlPlaneClock, clock, decisionListener);
+    }
+  }
+
+  private final List<AutoCloseable> started;
+  private final FakeLlmUpstream fakeLlm;
+  private final ControlPlaneServer controlPlane;
+  private final AuthzServer authz;
+  private final EnvoyProcess envoy;
+  private final int envoyPort;
+  private final int envoyAdminPort;
+  private final String issuerSecret;
+  private final String openAiKey;
+  private final String anthropicKey;
+  private final Path configFile;
+
+  private LocalStack(List<AutoCloseable> started, FakeLlmUpstream fakeLlm,
+      ControlPlaneServer controlPlane, AuthzServer authz, EnvoyProcess envoy, int envoyPort,
+      int envoyAdminPort, String issuerSecret, String openAiKey, String anthropicKey,
+      Path configFile) {
+    this.started = started;
+    this.fakeLlm = fakeLlm;
+    this.controlPlane = controlPlane;
+    this.authz = authz;
+    this.envoy = envoy;
+    this.envoyPort = envoyPort;
+    this.envoyAdminPort = envoyAdminPort;
+    this.issuerSecret = issuerSecret;
+    this.openAiKey = openAiKey;
+    this.anthropicKey = anthropicKey;
+    this.configFile = configFile;
+  }
+
+  /** Starts everything, or nothing: on failure whatever started is stopped again. */
+  public static LocalStack start(Options options) {
+    List<AutoCloseable> started = new ArrayList<>();
+    try {
+      Path data = options.dataDir().toAbsolutePath();
+      Files.createDirectories(data);
+      String issuerSecret = secretFile(data.resolve("issuer-secret"), "pis_");
+      String openAiKey = secretFile(data.resolve("upstream-keys/openai.key"), "sk-fake-openai-");
+      String anthropicKey =
+          secretFile(data.resolve("upstream-keys/anthropic.key"), "sk-ant-fake-");
+
+      int fakePort = pick(options.fakeLlmPort());
+      FakeLlmUpstream fakeLlm = FakeLlmUpstream.start(fakePort, openAiKey, anthropicKey);
+      started.add(fakeLlm);
+
+      int cpPort = pick(options.controlPlanePort());
+      int authzPort = pick(options.authzPort());
+      Path configFile = data.resolve("perishable.yaml");
+      Files.writeString(configFile, render(Map.of(
+          "CONTROL_PLANE_PORT", Integer.toString(cpPort),
+          "AUTHZ_PORT", Integer.toString(authzPort),
+          "ISSUER_SECRET_SHA256",
+          HexFormat.of().formatHex(IssuerAuthenticator.sha256(issuerSecret)),
+          "REPLICA_ID", "stack-authz",
+          "OPENAI_KEY_FILE", "upstream-keys/openai.key",
+          "ANTHROPIC_KEY_FILE", "upstream-keys/anthropic.key")));
+      ConfigFile config = ConfigFile.load(configFile);
+
+      ControlPlaneServer controlPlane =
+          ControlPlaneServer.start(config.controlPlane(), options.controlPlaneClock());
+      started.add(controlPlane);
+      AuthzServer authz = AuthzServer.start(config.authz(), options.authzClock(),
+          System::getenv, options.decisionListener());
+      started.add(authz);
+      awaitReady(authz, Duration.ofSeconds(20));
+
+      int envoyPort = pick(options.envoyPort());
+      int adminPort = pick(options.envoyAdminPort());
+      Path envoyConfig = data.resolve("envoy.yaml");
+      EnvoyConfig.load(options.repoRoot().resolve("envoy/dev.yaml"))
+          .withAdminPort(adminPort)
+          .withListenerPort("llm_ingress", envoyPort)
+          .withClusterEndpoint("perishable_authz", "127.0.0.1", authz.port())
+          .withClusterEndpoint("upstream_openai", "127.0.0.1", fakeLlm.port())
+          .withClusterEndpoint("upstream_anthropic", "127.0.0.1", fakeLlm.port())
+          .write(envoyConfig);
+      Path envoyBinary = EnvoyBinary.locate(options.repoRoot());
+      EnvoyProcess envoy =
+          EnvoyProcess.start(envoyBinary, envoyConfig, adminPort, data.resolve("envoy.log"));
+      started.add(envoy);
+      return new LocalStack(started, fakeLlm, controlPlane, authz, envoy, envoyPort, adminPort,
+          issuerSecret, openAiKey, anthropicKey, configFile);
+    } catch (IOException e) {
+      closeAll(started);
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException | Error e) {
+      closeAll(started);
+      throw e;
+    }
+  }
+
+  private static int pick(int port) {
+    return port == 0 ? LoopbackPorts.freePort() : port;
+  }
+
+  private static void awaitReady(AuthzServer authz, Duration timeout) {
+    Instant deadline = Instant.now().plus(timeout);
+    while (!authz.ready()) {
+      if (Instant.now().isAfter(deadline)) {
+        throw new IllegalStateException("authz-service got no key snapshot from the control "
+            + "plane within " + timeout.toSeconds() + "s");
+      }
+      Thread.onSpinWait();
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for authz-service");
+      }
+    }
+  }
+
+  /** Reads a secret file, creating it (mode 0600) with a fresh random secret if absent. */
+  private static String secretFile(Path file, String prefix) throws IOException {
+    if (Files.exists(file)) {
+      return Files.readString(file, StandardCharsets.UTF_8).strip();
+    }
+    Files.createDirectories(file.getParent());
+    byte[] bytes = new byte[24];
+    new SecureRandom().nextBytes(bytes);
+    String secret = prefix + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    Files.createFile(file, PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(file, secret + "\n", StandardCharsets.UTF_8);
+    return secret;
+  }
+
+  private static String render(Map<String, String> values) throws IOException {
+    String template;
+    try (InputStream in = LocalStack.class.getResourceAsStream("stack.yaml")) {
+      template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    for (Map.Entry<String, String> e : values.entrySet()) {
+      template = template.replace("${" + e.getKey() + "}", e.getValue());
+    }
+    return template;
+  }
+
+  public int envoyPort() {
+    return envoyPort;
+  }
+
+  public int envoyAdminPort() {
+    return envoyAdminPort;
+  }
+
+  public String envoyUrl() {
+    return "http://127.0.0.1:" + envoyPort;
+  }
+
+  public int controlPlanePort() {
+    return controlPlane.port();
+  }
+
+  public String controlPlaneTarget() {
+    return "127.0.0.1:" + controlPlane.port();
+  }
+
+  public int authzPort() {
+    return authz.port();
+  }
+
+  public FakeLlmUpstream fakeLlm() {
+    return fakeLlm;
+  }
+
+  public ControlPlaneServer controlPlane() {
+    return controlPlane;
+  }
+
+  public AuthzServer authz() {
+    return authz;
+  }
+
+  public EnvoyProcess envoy() {
+    return envoy;
+  }
+
+  /** The issuer secret for TokenService calls. Secret. */
+  public String issuerSecret() {
+    return issuerSecret;
+  }
+
+  /** The fake upstream's OpenAI key: the one requests must arrive with. Secret. */
+  public String openAiKey() {
+    return openAiKey;
+  }
+
+  /** The fake upstream's Anthropic key. Secret. */
+  public String anthropicKey() {
+    return anthropicKey;
+  }
+
+  public Path configFile() {
+    return configFile;
+  }
+
+  @Override
+  public void close() {
+    closeAll(started);
+  }
+
+  private static void closeAll(List<AutoCloseable> started) {
+    for (int i = started.size() - 1; i >= 0; i--) {
+      try {
+        started.get(i).close();
+      } catch (Exception e) {
+        // Keep stopping the rest.
+      }
+    }
+    started.clear();
+  }
+}
