@@ -1,0 +1,149 @@
+package io.perishable.authz;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.perishable.authz.body.RequestBodyInspector;
+import io.perishable.authz.config.AuthzConfig;
+import io.perishable.authz.decision.DecisionEngine;
+import io.perishable.authz.decision.DecisionListener;
+import io.perishable.authz.envoy.AuthorizationEndpoint;
+import io.perishable.authz.scope.ScopeCatalog;
+import io.perishable.authz.sync.SyncClient;
+import io.perishable.authz.sync.SyncStatus;
+import io.perishable.authz.token.KeyRing;
+import io.perishable.authz.token.TokenVerifier;
+import io.perishable.authz.upstream.UpstreamCredentials;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.logging.Logger;
+
+/**
+ * authz-service as one gRPC server: Envoy's Authorization service, {@code grpc.health.v1}
+ * (NOT_SERVING until the first key snapshot arrives) and server reflection, plus the Sync
+ * client that keeps keys current.
+ */
+public final class AuthzServer implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(AuthzServer.class.getName());
+
+  private final Server server;
+  private final SyncClient sync;
+  private final ManagedChannel controlPlane;
+  private final ScheduledExecutorService scheduler;
+  private final HealthStatusManager health;
+  private final TokenVerifier verifier;
+
+  private AuthzServer(Server server, SyncClient sync, ManagedChannel controlPlane,
+      ScheduledExecutorService scheduler, HealthStatusManager health, TokenVerifier verifier) {
+    this.server = server;
+    this.sync = sync;
+    this.controlPlane = controlPlane;
+    this.scheduler = scheduler;
+    this.health = health;
+    this.verifier = verifier;
+  }
+
+  /**
+   * Loads upstream keys, binds the port, starts serving and connects to the control plane.
+   *
+   * @param environment where {@code api_key_env} keys are looked up (System::getenv in
+   *     production)
+   */
+  public static AuthzServer start(AuthzConfig config, Clock clock,
+      Function<String, String> environment, DecisionListener listener) {
+    config.validate();
+    UpstreamCredentials upstreams = UpstreamCredentials.load(config.upstreams(), environment);
+    ScopeCatalog scopes = new ScopeCatalog(config.scopes());
+    KeyRing keys = new KeyRing();
+    TokenVerifier verifier =
+        new TokenVerifier(keys, clock, config.clockSkew(), config.tokenCacheSize());
+    ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "authz-sync");
+      t.setDaemon(true);
+      return t;
+    });
+    HealthStatusManager health = new HealthStatusManager();
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
+    ManagedChannel controlPlane = NettyChannelBuilder.forTarget(config.controlPlane())
+        .usePlaintext()
+        .build();
+    SyncClient sync = new SyncClient(controlPlane, config.replicaId(), keys, verifier,
+        System::nanoTime,
+        scheduler, () -> health.setStatus(
+            HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING));
+    DecisionEngine engine = new DecisionEngine(verifier, scopes, upstreams,
+        new RequestBodyInspector(config.maxJsonDepth()), sync, config.maxStaleness());
+    Server server = NettyServerBuilder
+        .forAddress(new InetSocketAddress(config.host(), config.port()))
+        // Check never blocks: deciding on the transport thread saves a hand-off per request.
+        .directExecutor()
+        // A Check carries the whole body plus headers (Envoy allows up to 60 KiB-96 KiB).
+        .maxInboundMessageSize(config.maxBodyBytes() + 1024 * 1024)
+        .addService(new AuthorizationEndpoint(engine, listener))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      controlPlane.shutdownNow();
+      scheduler.shutdownNow();
+      throw new UncheckedIOException(
+          "cannot listen on " + config.host() + ":" + config.port(), e);
+    }
+    sync.start();
+    LOG.info(() -> "authz-service " + config.replicaId() + " listening on " + config.host() + ":"
+        + server.getPort() + ", control plane " + config.controlPlane());
+    return new AuthzServer(server, sync, controlPlane, scheduler, health, verifier);
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  /** True once keys have arrived from the control plane. */
+  public boolean ready() {
+    return sync.hasSnapshot();
+  }
+
+  /** How current the pushed keys are. */
+  public SyncStatus syncStatus() {
+    return sync;
+  }
+
+  public TokenVerifier verifier() {
+    return verifier;
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  /** Stops accepting Checks, finishes in-flight ones (bounded), then disconnects. */
+  @Override
+  public void close() {
+    health.enterTerminalState();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    sync.close();
+    controlPlane.shutdownNow();
+    scheduler.shutdownNow();
+  }
+}

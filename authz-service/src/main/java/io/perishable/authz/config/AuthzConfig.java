@@ -1,0 +1,79 @@
+package io.perishable.authz.config;
+
+import io.perishable.authz.scope.ScopeDefinition;
+import io.perishable.authz.upstream.UpstreamConfig;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything authz-service is configured with. Built by the command line from the YAML file
+ * and flags.
+ *
+ * @param host address to listen on for Envoy's Check calls
+ * @param port gRPC port (0 = ephemeral, for tests)
+ * @param controlPlane {@code host:port} of the control plane's Sync stream
+ * @param replicaId this replica's name on the Sync stream and in logs
+ * @param clockSkew how far this host's clock may disagree with the control plane's
+ * @param maxStaleness deny everything once the control plane has been silent this long; empty
+ *     keeps serving on the last pushed state
+ * @param maxBodyBytes the largest body Envoy buffers for inspection (Envoy answers 413 above)
+ * @param maxJsonDepth deepest JSON nesting accepted in a body
+ * @param tokenCacheSize most verified tokens kept in memory
+ * @param scopes the scope catalog
+ * @param upstreams the providers tokens may be routed to
+ */
+public record AuthzConfig(
+    String host,
+    int port,
+    String controlPlane,
+    String replicaId,
+    Duration clockSkew,
+    Optional<Duration> maxStaleness,
+    int maxBodyBytes,
+    int maxJsonDepth,
+    long tokenCacheSize,
+    List<ScopeDefinition> scopes,
+    List<UpstreamConfig> upstreams) {
+
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final int DEFAULT_PORT = 7401;
+  public static final String DEFAULT_CONTROL_PLANE = "127.0.0.1:7400";
+  public static final Duration DEFAULT_CLOCK_SKEW = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_MAX_STALENESS = Duration.ofMinutes(1);
+  public static final int DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+  public static final int DEFAULT_MAX_JSON_DEPTH = 64;
+  public static final long DEFAULT_TOKEN_CACHE_SIZE = 100_000;
+
+  public AuthzConfig {
+    scopes = List.copyOf(scopes);
+    upstreams = List.copyOf(upstreams);
+  }
+
+  /** Throws IllegalArgumentException naming the first field that is wrong. */
+  public AuthzConfig validate() {
+    require(port >= 0 && port <= 65535, "authz.port", "must be 0-65535, got " + port);
+    require(host != null && !host.isBlank(), "authz.host", "must not be empty");
+    require(controlPlane != null && controlPlane.matches("[^:\\s]+:\\d{1,5}"),
+        "authz.control_plane", "must be host:port, got '" + controlPlane + "'");
+    require(replicaId != null && !replicaId.isBlank() && replicaId.length() <= 128,
+        "authz.replica_id", "must be 1-128 characters");
+    require(!clockSkew.isNegative() && clockSkew.compareTo(Duration.ofMinutes(5)) <= 0,
+        "authz.clock_skew", "must lie between 0s and 5m");
+    maxStaleness.ifPresent(d -> require(d.toMillis() >= 100, "authz.max_staleness",
+        "must be at least 100ms (or 'off')"));
+    require(maxBodyBytes >= 1024, "authz.max_body_bytes", "must be at least 1024");
+    require(maxJsonDepth >= 4 && maxJsonDepth <= 1000, "authz.max_json_depth",
+        "must lie between 4 and 1000");
+    require(tokenCacheSize >= 1, "authz.token_cache_size", "must be at least 1");
+    require(!scopes.isEmpty(), "scopes", "at least one scope must be defined");
+    require(!upstreams.isEmpty(), "upstreams", "at least one upstream must be defined");
+    return this;
+  }
+
+  private static void require(boolean ok, String field, String problem) {
+    if (!ok) {
+      throw new IllegalArgumentException(field + ": " + problem);
+    }
+  }
+}

@@ -1,0 +1,313 @@
+package io.perishable.authz.decision;
+
+import io.perishable.authz.DenialReason;
+import io.perishable.authz.body.BodyFacts;
+import io.perishable.authz.body.BodyInspection;
+import io.perishable.authz.body.RequestBodyInspector;
+import io.perishable.authz.scope.RequestPath;
+import io.perishable.authz.scope.RequestPathResult;
+import io.perishable.authz.scope.ScopeCatalog;
+import io.perishable.authz.scope.ScopeDefinition;
+import io.perishable.authz.sync.SyncStatus;
+import io.perishable.authz.token.TokenCheck;
+import io.perishable.authz.token.TokenVerifier;
+import io.perishable.authz.upstream.Provider;
+import io.perishable.authz.upstream.UpstreamCredentials;
+import io.perishable.authz.upstream.UpstreamCredentials.Upstream;
+import io.perishable.proto.v1.TokenClaims;
+import io.perishable.token.TokenFormat;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * Decides one request, in the order of DESIGN.md "The check": freshness of pushed state,
+ * reserved headers, the credential, the token, method and path against the granted scopes, then
+ * the body against the granted models and max tokens. Anything it does not fully understand is
+ * denied with a specific reason. Time enters only through the {@link TokenVerifier}'s clock and
+ * the {@link SyncStatus}'s monotonic silence.
+ */
+public final class DecisionEngine {
+  /** Headers only Envoy and authz-service may set; a client sending one is refused. */
+  static final String RESERVED_HEADER_PREFIX = "x-perishable-";
+
+  /** Header Envoy's route table matches to pick the upstream cluster. */
+  public static final String ROUTE_HEADER = "x-perishable-upstream";
+
+  /**
+   * Endpoints that generate tokens. A token with a max-tokens ceiling must name max_tokens (or
+   * max_completion_tokens) on these: otherwise the provider's default, often the model's
+   * maximum, would apply and the ceiling would mean nothing.
+   */
+  static final Set<String> GENERATIVE_PATHS =
+      Set.of("/v1/chat/completions", "/v1/completions", "/v1/messages");
+
+  private static final String BEARER = "bearer ";
+
+  private final TokenVerifier tokens;
+  private final ScopeCatalog scopes;
+  private final UpstreamCredentials upstreams;
+  private final RequestBodyInspector bodies;
+  private final SyncStatus sync;
+  private final Optional<Duration> maxStaleness;
+
+  /**
+   * @param maxStaleness deny everything (503 not_synced) when the control plane has not been
+   *     heard from for longer than this; empty keeps serving on the last pushed state
+   */
+  public DecisionEngine(TokenVerifier tokens, ScopeCatalog scopes, UpstreamCredentials upstreams,
+      RequestBodyInspector bodies, SyncStatus sync, Optional<Duration> maxStaleness) {
+    this.tokens = tokens;
+    this.scopes = scopes;
+    this.upstreams = upstreams;
+    this.bodies = bodies;
+    this.sync = sync;
+    this.maxStaleness = maxStaleness;
+  }
+
+  public Decision decide(AuthzRequest request) {
+    boolean anthropicStyle = request.headers().containsKey("x-api-key")
+        || request.path().startsWith("/v1/messages");
+
+    if (!sync.hasSnapshot()) {
+      return deny(DenialReason.NOT_SYNCED,
+          "authorization service has not yet received keys from the control plane", null,
+          anthropicStyle);
+    }
+    if (maxStaleness.isPresent() && sync.silence().compareTo(maxStaleness.get()) > 0) {
+      return deny(DenialReason.NOT_SYNCED, "authorization service has lost contact with the "
+          + "control plane for longer than max_staleness", null, anthropicStyle);
+    }
+    for (String name : request.headers().keySet()) {
+      if (name.startsWith(RESERVED_HEADER_PREFIX)) {
+        return deny(DenialReason.RESERVED_HEADER,
+            "header " + name + " is reserved for the gateway", null, anthropicStyle);
+      }
+    }
+
+    // The credential.
+    List<String> authorization = request.headerValues("authorization");
+    List<String> apiKey = request.headerValues("x-api-key");
+    if (authorization.size() + apiKey.size() > 1) {
+      return deny(DenialReason.CREDENTIAL_AMBIGUOUS, "send the token in exactly one "
+          + "authorization or x-api-key header", null, anthropicStyle);
+    }
+    String token;
+    if (!authorization.isEmpty()) {
+      String value = authorization.get(0);
+      if (!value.toLowerCase(Locale.ROOT).startsWith(BEARER)) {
+        return deny(DenialReason.TOKEN_MALFORMED,
+            "authorization header must be 'Bearer <token>'", null, anthropicStyle);
+      }
+      token = value.substring(BEARER.length()).strip();
+    } else if (!apiKey.isEmpty()) {
+      token = apiKey.get(0).strip();
+    } else {
+      return deny(DenialReason.TOKEN_MISSING, "no token: send 'authorization: Bearer prs_...' "
+          + "or 'x-api-key: prs_...'", null, anthropicStyle);
+    }
+    if (!token.startsWith(TokenFormat.PREFIX)) {
+      return deny(DenialReason.TOKEN_MALFORMED,
+          "not a perishable token (they start with " + TokenFormat.PREFIX + ")", null,
+          anthropicStyle);
+    }
+
+    // The token.
+    TokenCheck check = tokens.verify(token);
+    if (check instanceof TokenCheck.Invalid invalid) {
+      return deny(invalid.reason(), invalid.detail(), invalid.claims(), anthropicStyle);
+    }
+    TokenClaims claims = ((TokenCheck.Valid) check).claims();
+
+    // Method and path.
+    RequestPathResult pathResult = RequestPath.normalize(request.path());
+    if (pathResult instanceof RequestPathResult.Rejected rejected) {
+      return deny(DenialReason.PATH_NOT_CANONICAL, rejected.detail(), claims, anthropicStyle);
+    }
+    String path = ((RequestPathResult.Ok) pathResult).path();
+    Optional<ScopeDefinition> scope =
+        scopes.match(claims.getScopesList(), request.method(), path);
+    if (scope.isEmpty()) {
+      boolean pathGranted = claims.getScopesList().stream()
+          .map(scopes::get).flatMap(Optional::stream)
+          .anyMatch(s -> s.paths().stream().anyMatch(p -> p.matches(path)));
+      return pathGranted
+          ? deny(DenialReason.METHOD_NOT_ALLOWED, "the token's scopes do not allow "
+              + request.method() + " on this path", claims, anthropicStyle)
+          : deny(DenialReason.PATH_NOT_ALLOWED, "the token's scopes "
+              + claims.getScopesList() + " do not allow this path", claims, anthropicStyle);
+    }
+
+    // The body.
+    Optional<Decision.Deny> encodingProblem = checkEncoding(request, claims, anthropicStyle);
+    if (encodingProblem.isPresent()) {
+      return encodingProblem.get();
+    }
+    BodyFacts facts = null;
+    if (request.body().length > 0) {
+      BodyInspection inspection = bodies.inspect(request.body());
+      if (inspection instanceof BodyInspection.Rejected rejected) {
+        return deny(bodyReason(rejected), rejected.detail(), claims, anthropicStyle);
+      }
+      facts = ((BodyInspection.Accepted) inspection).facts();
+    }
+    Optional<Decision.Deny> grantProblem =
+        checkGrant(request, path, facts, claims, anthropicStyle);
+    if (grantProblem.isPresent()) {
+      return grantProblem.get();
+    }
+
+    // Where it goes, with which key.
+    Optional<Upstream> upstream = upstreams.get(claims.getUpstream());
+    if (upstream.isEmpty()) {
+      return deny(DenialReason.UPSTREAM_UNAVAILABLE, "upstream '" + claims.getUpstream()
+          + "' is not configured on this gateway", claims, anthropicStyle);
+    }
+    return allow(claims, scope.get().name(), upstream.get(), facts);
+  }
+
+  private Optional<Decision.Deny> checkEncoding(
+      AuthzRequest request, TokenClaims claims, boolean anthropicStyle) {
+    Optional<String> encoding = request.header("content-encoding");
+    if (encoding.isPresent() && !encoding.get().strip().equalsIgnoreCase("identity")) {
+      return Optional.of(deny(DenialReason.BODY_ENCODED, "compressed request bodies are not "
+          + "accepted; send the JSON body uncompressed", claims, anthropicStyle));
+    }
+    if (request.header("x-envoy-auth-partial-body").map("true"::equals).orElse(false)) {
+      return Optional.of(deny(DenialReason.BODY_TRUNCATED,
+          "the gateway received only part of the body", claims, anthropicStyle));
+    }
+    Optional<String> length = request.header("content-length");
+    if (length.isPresent()) {
+      long declared;
+      try {
+        declared = Long.parseLong(length.get().strip());
+      } catch (NumberFormatException e) {
+        return Optional.of(deny(DenialReason.BODY_TRUNCATED, "content-length is not a number",
+            claims, anthropicStyle));
+      }
+      if (declared != request.body().length) {
+        return Optional.of(deny(DenialReason.BODY_TRUNCATED, "content-length " + declared
+            + " does not match the " + request.body().length + " bytes received", claims,
+            anthropicStyle));
+      }
+    }
+    if (request.body().length > 0) {
+      String type = request.header("content-type").orElse("");
+      String mediaType = type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+      if (!mediaType.equals("application/json")) {
+        return Optional.of(deny(DenialReason.CONTENT_TYPE_UNSUPPORTED,
+            "request bodies must be application/json", claims, anthropicStyle));
+      }
+      String params = type.contains(";") ? type.split(";", 2)[1].strip().toLowerCase(Locale.ROOT)
+          : "";
+      if (!params.isEmpty() && !params.replace(" ", "").equals("charset=utf-8")) {
+        return Optional.of(deny(DenialReason.CONTENT_TYPE_UNSUPPORTED,
+            "the only content-type parameter accepted is charset=utf-8", claims,
+            anthropicStyle));
+      }
+    }
+    return Optional.empty();
+  }
+
+  private Optional<Decision.Deny> checkGrant(AuthzRequest request, String path, BodyFacts facts,
+      TokenClaims claims, boolean anthropicStyle) {
+    boolean sendsBody = !request.method().equals("GET") && !request.method().equals("HEAD");
+    if (!claims.getModelsList().isEmpty() && sendsBody) {
+      Optional<String> model = facts == null ? Optional.empty() : facts.model();
+      if (model.isEmpty()) {
+        return Optional.of(deny(DenialReason.MODEL_REQUIRED, "this token is limited to models "
+            + claims.getModelsList() + "; the request must name its model", claims,
+            anthropicStyle));
+      }
+      if (!claims.getModelsList().contains(model.get())) {
+        return Optional.of(deny(DenialReason.MODEL_NOT_ALLOWED, "model '"
+            + printable(model.get()) + "' is not allowed; this token may use "
+            + claims.getModelsList(), claims, anthropicStyle));
+      }
+    }
+    long ceiling = Integer.toUnsignedLong(claims.getMaxTokensPerRequest());
+    if (ceiling > 0 && sendsBody) {
+      OptionalLong maxTokens = facts == null ? OptionalLong.empty() : largest(
+          facts.maxTokens(), facts.maxCompletionTokens());
+      if (maxTokens.isEmpty()) {
+        if (GENERATIVE_PATHS.contains(path)) {
+          return Optional.of(deny(DenialReason.MAX_TOKENS_REQUIRED, "this token allows at most "
+              + ceiling + " tokens per request; set max_tokens", claims, anthropicStyle));
+        }
+      } else {
+        long n = facts.n().isPresent() ? Math.max(1, facts.n().getAsLong()) : 1;
+        long requested = multiplySaturated(maxTokens.getAsLong(), n);
+        if (requested > ceiling) {
+          return Optional.of(deny(DenialReason.MAX_TOKENS_EXCEEDED, "the request asks for up to "
+              + requested + " tokens (max_tokens x n); this token allows at most " + ceiling,
+              claims, anthropicStyle));
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Decision allow(
+      TokenClaims claims, String scope, Upstream upstream, BodyFacts facts) {
+    Map<String, String> set;
+    Map<String, String> ifAbsent;
+    List<String> remove;
+    if (upstream.provider() == Provider.ANTHROPIC) {
+      set = Map.of("x-api-key", upstream.apiKey(), ROUTE_HEADER, upstream.name());
+      ifAbsent = Map.of("anthropic-version", upstream.config().anthropicVersion());
+      remove = List.of("authorization");
+    } else {
+      set = Map.of("authorization", "Bearer " + upstream.apiKey(), ROUTE_HEADER, upstream.name());
+      ifAbsent = Map.of();
+      remove = List.of("x-api-key");
+    }
+    return new Decision.Allow(claims, scope, upstream, facts, set, ifAbsent, remove);
+  }
+
+  private static DenialReason bodyReason(BodyInspection.Rejected rejected) {
+    return switch (rejected.problem()) {
+      case DUPLICATE_KEY -> DenialReason.BODY_DUPLICATE_KEY;
+      case INVALID_FIELD -> DenialReason.BODY_INVALID_FIELD;
+      default -> DenialReason.BODY_NOT_JSON;
+    };
+  }
+
+  private static Decision.Deny deny(
+      DenialReason reason, String message, TokenClaims claims, boolean anthropicStyle) {
+    return new Decision.Deny(reason, message, claims, anthropicStyle);
+  }
+
+  private static OptionalLong largest(OptionalLong a, OptionalLong b) {
+    if (a.isEmpty()) {
+      return b;
+    }
+    if (b.isEmpty()) {
+      return a;
+    }
+    return OptionalLong.of(Math.max(a.getAsLong(), b.getAsLong()));
+  }
+
+  private static long multiplySaturated(long a, long b) {
+    long hi = Math.multiplyHigh(a, b);
+    long lo = a * b;
+    return (hi != 0 || lo < 0) ? Long.MAX_VALUE : lo;
+  }
+
+  private static String printable(String s) {
+    if (s.length() > 64) {
+      return "(too long to show)";
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c > 0x7e) {
+        return "(unprintable)";
+      }
+    }
+    return s;
+  }
+}

@@ -1,0 +1,14 @@
+package io.perishable.authz.decision;
+
+/**
+ * Told of every decision after the response is on its way: logs now, metrics and the audit
+ * report stream later. Must not block.
+ */
+@FunctionalInterface
+public interface DecisionListener {
+  /**
+   * @param request the request, or null when it could not even be read
+   * @param elapsedNanos time spent deciding
+   */
+  void decided(AuthzRequest request, Decision decision, long elapsedNanos);
+}
