@@ -42,7 +42,7 @@ final class StackCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     LocalStack stack = LocalStack.start(new LocalStack.Options(EnvoyBinary.repoRoot(), dataDir,
-        envoyPort, envoyAdminPort, controlPlanePort, authzPort, fakeLlmPort, Clock.systemUTC(),
+        System.getenv(), envoyPort, envoyAdminPort, controlPlanePort, authzPort, fakeLlmPort, Clock.systemUTC(),
         Clock.systemUTC(), new DecisionLog()));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -56,8 +56,10 @@ final class StackCommand implements Callable<Integer> {
         "  Envoy, the LLM endpoint      " + stack.envoyUrl(),
         "  control plane (gRPC)         " + stack.controlPlaneTarget(),
         "  authz-service (gRPC)         127.0.0.1:" + stack.authzPort(),
-        "  fake LLM upstream            http://127.0.0.1:" + stack.fakeLlm().port()
-            + "  (expects the keys in " + dataDir.resolve("upstream-keys") + ")",
+        stack.usesFakeUpstream()
+            ? "  fake LLM upstream            http://127.0.0.1:" + stack.fakeLlm().port()
+                + "  (no OPENAI_API_KEY/ANTHROPIC_API_KEY set)"
+            : "  upstreams                    the real providers, keys from the environment",
         "  config                       " + stack.configFile(),
         "  Envoy admin                  http://127.0.0.1:" + stack.envoyAdminPort(),
         "",

@@ -95,6 +95,22 @@ public final class EnvoyConfig {
   }
 
   /**
+   * Returns a copy whose static listener {@code listenerName} binds to {@code host} (the port
+   * is unchanged): the local stack pins the production example to loopback this way.
+   *
+   * @throws IllegalArgumentException if there is no such listener
+   */
+  public EnvoyConfig withListenerAddress(String listenerName, String host) {
+    if (host == null || host.isBlank()) {
+      throw new IllegalArgumentException("host for listener " + listenerName + " must not be blank");
+    }
+    ObjectNode copy = root.deepCopy();
+    ObjectNode listener = find(copy, "listeners", listenerName);
+    socketAddress(listener.withObjectProperty("address")).put("address", host);
+    return new EnvoyConfig(copy, origin);
+  }
+
+  /**
    * Returns a copy whose static cluster {@code clusterName} has exactly one endpoint, {@code
    * host:port} (its other settings — protocol, timeouts, TLS — are unchanged).
    *

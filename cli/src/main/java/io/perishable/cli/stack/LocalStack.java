@@ -24,9 +24,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The whole system on loopback: the fake LLM upstream, the control plane and authz-service
- * (in this JVM), and a real Envoy running the shipped {@code envoy/dev.yaml} with its ports
- * rewritten. Used by {@code perishable stack} and by the integration tests.
+ * The whole system on loopback: the control plane and authz-service (in this JVM) and a real
+ * Envoy. Used by {@code perishable stack} and by the integration tests.
+ *
+ * <p>With no provider key in the environment, requests go to the fake LLM upstream and Envoy
+ * runs the shipped {@code envoy/dev.yaml} with its ports rewritten. With {@code OPENAI_API_KEY}
+ * and/or {@code ANTHROPIC_API_KEY} set, exactly those providers are configured, with their real
+ * keys, and Envoy runs {@code envoy/production.example.yaml} pinned to loopback (TLS to the
+ * providers).
  *
  * <p>Secrets it makes (the issuer secret, the fake provider keys) live under the data
  * directory with owner-only permissions.
@@ -42,6 +47,7 @@ public final class LocalStack implements AutoCloseable {
   public record Options(
       Path repoRoot,
       Path dataDir,
+      Map<String, String> environment,
       int envoyPort,
       int envoyAdminPort,
       int controlPlanePort,
@@ -53,17 +59,22 @@ public final class LocalStack implements AutoCloseable {
 
     /** Every port ephemeral, system clocks: what tests start from. */
     public static Options ephemeral(Path repoRoot, Path dataDir, DecisionListener listener) {
-      return new Options(repoRoot, dataDir, 0, 0, 0, 0, 0, Clock.systemUTC(),
+      return new Options(repoRoot, dataDir, Map.of(), 0, 0, 0, 0, 0, Clock.systemUTC(),
           Clock.systemUTC(), listener);
     }
 
     public Options withAuthzClock(Clock clock) {
-      return new Options(repoRoot, dataDir, envoyPort, envoyAdminPort, controlPlanePort,
+      return new Options(repoRoot, dataDir, environment, envoyPort, envoyAdminPort,
+          controlPlanePort,
           authzPort, fakeLlmPort, controlPlaneClock, clock, decisionListener);
     }
   }
 
   private final List<AutoCloseable> started;
+  /** Environment variables whose presence switches a provider from fake to real. */
+  public static final String OPENAI_KEY_ENV = "OPENAI_API_KEY";
+  public static final String ANTHROPIC_KEY_ENV = "ANTHROPIC_API_KEY";
+
   private final FakeLlmUpstream fakeLlm;
   private final ControlPlaneServer controlPlane;
   private final AuthzServer authz;
@@ -103,9 +114,12 @@ public final class LocalStack implements AutoCloseable {
       String anthropicKey =
           secretFile(data.resolve("upstream-keys/anthropic.key"), "sk-ant-fake-");
 
-      int fakePort = pick(options.fakeLlmPort());
-      FakeLlmUpstream fakeLlm = FakeLlmUpstream.start(fakePort, openAiKey, anthropicKey);
-      started.add(fakeLlm);
+      boolean real = realProviders(options.environment());
+      FakeLlmUpstream fakeLlm = null;
+      if (!real) {
+        fakeLlm = FakeLlmUpstream.start(pick(options.fakeLlmPort()), openAiKey, anthropicKey);
+        started.add(fakeLlm);
+      }
 
       int cpPort = pick(options.controlPlanePort());
       int authzPort = pick(options.authzPort());
@@ -116,28 +130,22 @@ public final class LocalStack implements AutoCloseable {
           "ISSUER_SECRET_SHA256",
           HexFormat.of().formatHex(IssuerAuthenticator.sha256(issuerSecret)),
           "REPLICA_ID", "stack-authz",
-          "OPENAI_KEY_FILE", "upstream-keys/openai.key",
-          "ANTHROPIC_KEY_FILE", "upstream-keys/anthropic.key")));
+          "UPSTREAMS", upstreams(options.environment()))));
       ConfigFile config = ConfigFile.load(configFile);
 
       ControlPlaneServer controlPlane =
           ControlPlaneServer.start(config.controlPlane(), options.controlPlaneClock());
       started.add(controlPlane);
       AuthzServer authz = AuthzServer.start(config.authz(), options.authzClock(),
-          System::getenv, options.decisionListener());
+          options.environment()::get, options.decisionListener());
       started.add(authz);
       awaitReady(authz, Duration.ofSeconds(20));
 
       int envoyPort = pick(options.envoyPort());
       int adminPort = pick(options.envoyAdminPort());
       Path envoyConfig = data.resolve("envoy.yaml");
-      EnvoyConfig.load(options.repoRoot().resolve("envoy/dev.yaml"))
-          .withAdminPort(adminPort)
-          .withListenerPort("llm_ingress", envoyPort)
-          .withClusterEndpoint("perishable_authz", "127.0.0.1", authz.port())
-          .withClusterEndpoint("upstream_openai", "127.0.0.1", fakeLlm.port())
-          .withClusterEndpoint("upstream_anthropic", "127.0.0.1", fakeLlm.port())
-          .write(envoyConfig);
+      envoyConfig(options.repoRoot(), real, envoyPort, adminPort, authz.port(),
+          fakeLlm == null ? 0 : fakeLlm.port()).write(envoyConfig);
       Path envoyBinary = EnvoyBinary.locate(options.repoRoot());
       EnvoyProcess envoy =
           EnvoyProcess.start(envoyBinary, envoyConfig, adminPort, data.resolve("envoy.log"));
@@ -151,6 +159,56 @@ public final class LocalStack implements AutoCloseable {
       closeAll(started);
       throw e;
     }
+  }
+
+  /** True when the environment names at least one real provider key. */
+  static boolean realProviders(Map<String, String> environment) {
+    return present(environment, OPENAI_KEY_ENV) || present(environment, ANTHROPIC_KEY_ENV);
+  }
+
+  private static boolean present(Map<String, String> environment, String name) {
+    String value = environment.get(name);
+    return value != null && !value.isBlank();
+  }
+
+  /** The config's upstreams section: real keys from the environment, else the fake's files. */
+  static String upstreams(Map<String, String> environment) {
+    if (!realProviders(environment)) {
+      return "  openai:\n    provider: openai\n    api_key_file: upstream-keys/openai.key\n"
+          + "  anthropic:\n    provider: anthropic\n"
+          + "    api_key_file: upstream-keys/anthropic.key\n";
+    }
+    StringBuilder out = new StringBuilder();
+    if (present(environment, OPENAI_KEY_ENV)) {
+      out.append("  openai:\n    provider: openai\n    api_key_env: ").append(OPENAI_KEY_ENV)
+          .append('\n');
+    }
+    if (present(environment, ANTHROPIC_KEY_ENV)) {
+      out.append("  anthropic:\n    provider: anthropic\n    api_key_env: ")
+          .append(ANTHROPIC_KEY_ENV).append('\n');
+    }
+    return out.toString();
+  }
+
+  /**
+   * The Envoy bootstrap the stack runs: dev.yaml pointed at the fake, or the production example
+   * pinned to loopback with the authz cluster pointed at this stack's authz-service.
+   */
+  static EnvoyConfig envoyConfig(Path repoRoot, boolean realProviders, int envoyPort,
+      int adminPort, int authzPort, int fakeLlmPort) throws IOException {
+    if (realProviders) {
+      return EnvoyConfig.load(repoRoot.resolve("envoy/production.example.yaml"))
+          .withAdminPort(adminPort)
+          .withListenerAddress("llm_ingress", "127.0.0.1")
+          .withListenerPort("llm_ingress", envoyPort)
+          .withClusterEndpoint("perishable_authz", "127.0.0.1", authzPort);
+    }
+    return EnvoyConfig.load(repoRoot.resolve("envoy/dev.yaml"))
+        .withAdminPort(adminPort)
+        .withListenerPort("llm_ingress", envoyPort)
+        .withClusterEndpoint("perishable_authz", "127.0.0.1", authzPort)
+        .withClusterEndpoint("upstream_openai", "127.0.0.1", fakeLlmPort)
+        .withClusterEndpoint("upstream_anthropic", "127.0.0.1", fakeLlmPort);
   }
 
   private static int pick(int port) {
@@ -224,8 +282,16 @@ public final class LocalStack implements AutoCloseable {
     return authz.port();
   }
 
+  /** The fake upstream; empty when real provider keys are configured. */
   public FakeLlmUpstream fakeLlm() {
+    if (fakeLlm == null) {
+      throw new IllegalStateException("the stack runs against real providers: no fake upstream");
+    }
     return fakeLlm;
+  }
+
+  public boolean usesFakeUpstream() {
+    return fakeLlm != null;
   }
 
   public ControlPlaneServer controlPlane() {

@@ -1,0 +1,91 @@
+package io.perishable.cli.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.perishable.authz.config.AuthzConfig;
+import io.perishable.controlplane.config.ControlPlaneConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class ConfigFileTest {
+  private static final String GOOD = String.join("\n",
+      "control_plane:",
+      "  port: 7400",
+      "  max_ttl: 30m",
+      "  default_ttl: 5m",
+      "  issuers:",
+      "    - id: ops",
+      "      secret_sha256: " + "ab".repeat(32),
+      "authz:",
+      "  max_staleness: 'off'",
+      "scopes:",
+      "  llm:complete:",
+      "    methods: [post]",
+      "    paths: [/v1/chat/completions]",
+      "    max_ttl: 10m",
+      "upstreams:",
+      "  openai:",
+      "    provider: openai",
+      "    api_key_env: OPENAI_API_KEY",
+      "");
+
+  private static String error(String yaml, boolean controlPlane) {
+    return assertThrows(IllegalArgumentException.class, () -> {
+      ConfigFile file = ConfigFile.parse(yaml, Path.of("/etc/perishable"));
+      if (controlPlane) {
+        file.controlPlane().validate();
+      } else {
+        file.authz().validate();
+      }
+    }).getMessage();
+  }
+
+  @Test
+  void goodFile_parsesBothSections() {
+    ConfigFile file = ConfigFile.parse(GOOD, Path.of("/etc/perishable"));
+    ControlPlaneConfig cp = file.controlPlane().validate();
+    AuthzConfig az = file.authz().validate();
+
+    assertEquals(Duration.ofMinutes(30), cp.maxTtl());
+    assertEquals(Optional.of(Duration.ofMinutes(10)), cp.scopes().get("llm:complete"));
+    assertEquals("openai", cp.defaultUpstream());
+    assertEquals(Path.of("/etc/perishable/data/control-plane"), cp.dataDir());
+    assertEquals(Optional.empty(), az.maxStaleness());
+    assertEquals(java.util.Set.of("POST"), az.scopes().get(0).methods());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "typo in a field  | max_ttl: 30m      | max_tl: 30m      | true  | control_plane.max_tl: unknown field; expected one of [data_dir, default_ttl, default_upstream, heartbeat_interval, host, issuers, ...",
+      "bad duration     | max_ttl: 30m      | max_ttl: soon    | true  | control_plane.max_ttl: expected a duration like 30s, 15m or 1h, got 'soon'",
+      "default over max | default_ttl: 5m   | default_ttl: 2h  | true  | control_plane.default_ttl: 2h exceeds max_ttl 30m",
+      "port range       | port: 7400        | port: 70000      | true  | control_plane.port: must lie between 0 and 65535, got 70000",
+      "bad hash         | 'secret_sha256: '  | 'secret_sha256: xyz' | true | control_plane.issuers[0]: issuer ops: secret_sha256 must be 64 hex characters (a SHA-256 digest)",
+      "provider         | provider: openai  | provider: azure  | false | upstreams.openai.provider: must be openai or anthropic, got 'azure'",
+      "both key sources | api_key_env: OPENAI_API_KEY | 'api_key_env: X\n    api_key_file: /k' | false | upstreams.openai: set exactly one of api_key_file or api_key_env",
+      "bad glob         | paths: [/v1/chat/completions] | paths: [v1/chat] | false | scopes.llm:complete.paths[0]: path glob 'v1/chat' must start with '/'",
+  })
+  void badFile_errorNamesTheFieldAndTheProblem(
+      String name, String from, String to, boolean controlPlane, String expected) {
+    String yaml = GOOD.replace(from, to.replace("\\n", "\n"));
+    String message = error(yaml, controlPlane);
+    if (expected.endsWith("...")) {
+      org.junit.jupiter.api.Assertions.assertTrue(
+          message.startsWith(expected.substring(0, expected.length() - 3)), message);
+    } else {
+      assertEquals(expected, message);
+    }
+  }
+
+  @Test
+  void notYaml_saysWhere() {
+    String message = error("control_plane: [unclosed", true);
+    org.junit.jupiter.api.Assertions.assertTrue(message.startsWith("config is not valid YAML"),
+        message);
+  }
+}
