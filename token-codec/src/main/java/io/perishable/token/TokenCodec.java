@@ -34,6 +34,9 @@ public final class TokenCodec {
 
   /** Parses a token string, or says precisely why it is not one. */
   public static DecodedToken decode(String token) {
+    if (token == null) {
+      throw new MalformedTokenException("no token");
+    }
     if (token.length() > TokenFormat.MAX_TOKEN_CHARS) {
       throw new MalformedTokenException("token is longer than " + TokenFormat.MAX_TOKEN_CHARS
           + " characters");
