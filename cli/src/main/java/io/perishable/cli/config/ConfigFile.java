@@ -10,9 +10,11 @@ import io.perishable.authz.scope.RateLimit;
 import io.perishable.authz.scope.ScopeDefinition;
 import io.perishable.authz.upstream.Provider;
 import io.perishable.authz.upstream.UpstreamConfig;
+import io.perishable.authz.upstream.VaultKey;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.config.IssuerCredential;
 import java.io.IOException;
+import java.net.URI;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -152,6 +154,7 @@ public final class ConfigFile {
         upstreams.add(new UpstreamConfig(e.getKey(), provider,
             u.child("api_key_file").optionalString().map(p -> baseDir.resolve(p).normalize()),
             u.child("api_key_env").optionalString(),
+            vaultKey(u.child("api_key_vault")),
             u.child("anthropic_version").string(UpstreamConfig.DEFAULT_ANTHROPIC_VERSION)));
       } catch (IllegalArgumentException ex) {
         throw new IllegalArgumentException(ex.getMessage().startsWith("upstreams")
@@ -178,6 +181,27 @@ public final class ConfigFile {
         upstreams);
   }
 
+  private Optional<VaultKey> vaultKey(ConfigNode vault) {
+    if (vault.isMissing()) {
+      return Optional.empty();
+    }
+    vault.allowOnly(Set.of("address", "mount", "path", "field", "token_file", "token_env"));
+    URI address;
+    try {
+      address = URI.create(vault.child("address").requiredString());
+    } catch (IllegalArgumentException ex) {
+      throw vault.child("address").error("is not a URL");
+    }
+    try {
+      return Optional.of(new VaultKey(address, vault.child("mount").string("secret"),
+          vault.child("path").requiredString(), vault.child("field").string("api_key"),
+          vault.child("token_file").optionalString().map(p -> baseDir.resolve(p).normalize()),
+          vault.child("token_env").optionalString()));
+    } catch (IllegalArgumentException ex) {
+      throw vault.error(ex.getMessage().replaceFirst("^api_key_vault[.:]\\s*", ""));
+    }
+  }
+
   private Map<String, ConfigNode> scopeEntries() {
     Map<String, ConfigNode> scopes = root.child("scopes").entries();
     for (ConfigNode scope : scopes.values()) {
@@ -189,7 +213,8 @@ public final class ConfigFile {
   private Map<String, ConfigNode> upstreamEntries() {
     Map<String, ConfigNode> upstreams = root.child("upstreams").entries();
     for (ConfigNode upstream : upstreams.values()) {
-      upstream.allowOnly(Set.of("provider", "api_key_file", "api_key_env", "anthropic_version"));
+      upstream.allowOnly(Set.of("provider", "api_key_file", "api_key_env", "api_key_vault",
+          "anthropic_version"));
     }
     return upstreams;
   }

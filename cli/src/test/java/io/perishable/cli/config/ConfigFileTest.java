@@ -67,7 +67,8 @@ class ConfigFileTest {
       "port range       | port: 7400        | port: 70000      | true  | control_plane.port: must lie between 0 and 65535, got 70000",
       "bad hash         | 'secret_sha256: '  | 'secret_sha256: xyz' | true | control_plane.issuers[0]: issuer ops: secret_sha256 must be 64 hex characters (a SHA-256 digest)",
       "provider         | provider: openai  | provider: azure  | false | upstreams.openai.provider: must be openai or anthropic, got 'azure'",
-      "both key sources | api_key_env: OPENAI_API_KEY | 'api_key_env: X\n    api_key_file: /k' | false | upstreams.openai: set exactly one of api_key_file or api_key_env",
+      "both key sources | api_key_env: OPENAI_API_KEY | 'api_key_env: X\n    api_key_file: /k' | false | upstreams.openai: set exactly one of api_key_file, api_key_env or api_key_vault",
+      "vault token      | api_key_env: OPENAI_API_KEY | 'api_key_vault: {address: \"https://vault:8200\", path: llm/openai}' | false | upstreams.openai.api_key_vault: set exactly one of token_file or token_env",
       "bad glob         | paths: [/v1/chat/completions] | paths: [v1/chat] | false | scopes.llm:complete.paths[0]: path glob 'v1/chat' must start with '/'",
   })
   void badFile_errorNamesTheFieldAndTheProblem(
@@ -80,6 +81,16 @@ class ConfigFileTest {
     } else {
       assertEquals(expected, message);
     }
+  }
+
+  @Test
+  void vaultKey_parsedWithDefaults() {
+    AuthzConfig az = ConfigFile.parse(GOOD.replace("api_key_env: OPENAI_API_KEY",
+        "api_key_vault: {address: \"https://vault:8200\", path: llm/openai, "
+            + "token_file: vault-token}"), Path.of("/etc/perishable")).authz();
+    var vault = az.upstreams().get(0).apiKeyVault().orElseThrow();
+    assertEquals("https://vault:8200 secret/llm/openai#api_key", vault.toString());
+    assertEquals(Optional.of(Path.of("/etc/perishable/vault-token")), vault.tokenFile());
   }
 
   @Test
