@@ -41,7 +41,11 @@ venv_binary() {
 binary_ok() {
   local bin="$1"
   [[ -n "${bin}" && -x "${bin}" ]] || return 1
-  "${bin}" --version 2>/dev/null | grep -q "/${ENVOY_VERSION}/"
+  # Capture first: "| grep -q" would exit at the first match and, under pipefail, a
+  # SIGPIPE to envoy would fail the check at random.
+  local out
+  out="$("${bin}" --version 2>/dev/null)" || return 1
+  [[ "${out}" == *"/${ENVOY_VERSION}/"* ]]
 }
 
 bin="$(venv_binary)"
