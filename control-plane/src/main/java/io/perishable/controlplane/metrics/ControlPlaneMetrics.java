@@ -1,0 +1,118 @@
+package io.perishable.controlplane.metrics;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.function.LongSupplier;
+
+/** Everything the control plane counts, on its own registry (one per server). */
+public final class ControlPlaneMetrics {
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final Counter issued;
+  private final Counter issueRejected;
+  private final Counter revocations;
+  private final Histogram propagation;
+  private final Histogram auditAppend;
+  private final Histogram auditFsync;
+
+  public ControlPlaneMetrics() {
+    issued = Counter.builder()
+        .name("perishable_tokens_issued_total")
+        .help("Tokens issued, counted once per granted scope")
+        .labelNames("scope")
+        .register(registry);
+    issueRejected = Counter.builder()
+        .name("perishable_issue_rejected_total")
+        .help("Issue requests refused, by gRPC status code")
+        .labelNames("code")
+        .register(registry);
+    revocations = Counter.builder()
+        .name("perishable_revocations_total")
+        .help("Revocations, by selector kind (token_id, agent_id, scope, issued_within)")
+        .labelNames("selector")
+        .register(registry);
+    propagation = Histogram.builder()
+        .name("perishable_revocation_propagation_seconds")
+        .help("Time from a Revoke call to the last connected replica's ack")
+        .unit(Unit.SECONDS)
+        .classicOnly()
+        .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5)
+        .register(registry);
+    auditAppend = Histogram.builder()
+        .name("perishable_audit_append_duration_seconds")
+        .help("Time from an audit append to its record being durable (group commit)")
+        .unit(Unit.SECONDS)
+        .classicOnly()
+        .classicUpperBounds(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5)
+        .register(registry);
+    auditFsync = Histogram.builder()
+        .name("perishable_audit_fsync_duration_seconds")
+        .help("Duration of one fsync of the audit log (one per group-commit batch)")
+        .unit(Unit.SECONDS)
+        .classicOnly()
+        .classicUpperBounds(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5)
+        .register(registry);
+    JvmMetrics.builder().register(registry);
+  }
+
+  /** Gauges read at scrape time. */
+  public ControlPlaneMetrics gauges(LongSupplier liveTokens, LongSupplier connectedReplicas) {
+    GaugeWithCallback.builder()
+        .name("perishable_live_tokens")
+        .help("Tokens issued and neither expired nor revoked")
+        .callback(cb -> cb.call(liveTokens.getAsLong()))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("perishable_sync_replicas")
+        .help("authz-service replicas connected on the Sync stream")
+        .callback(cb -> cb.call(connectedReplicas.getAsLong()))
+        .register(registry);
+    return this;
+  }
+
+  public void issued(Collection<String> scopes) {
+    for (String scope : scopes) {
+      issued.labelValues(scope).inc();
+    }
+  }
+
+  public void issueRejected(String grpcCode) {
+    issueRejected.labelValues(grpcCode).inc();
+  }
+
+  public void revoked(String selectorKind, Duration propagationTime) {
+    revocations.labelValues(selectorKind).inc();
+    if (propagationTime != null) {
+      propagation.observe(propagationTime.toNanos() / 1e9);
+    }
+  }
+
+  public void auditAppended(long nanos) {
+    auditAppend.observe(nanos / 1e9);
+  }
+
+  public void auditFsynced(long nanos) {
+    auditFsync.observe(nanos / 1e9);
+  }
+
+  public PrometheusRegistry registry() {
+    return registry;
+  }
+
+  /** Serves {@code /metrics} on {@code host:port} (0 = ephemeral). */
+  public HTTPServer serve(String host, int port) {
+    try {
+      return HTTPServer.builder().hostname(host).port(port).registry(registry).buildAndStart();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port, e);
+    }
+  }
+}
