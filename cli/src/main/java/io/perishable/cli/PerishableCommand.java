@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         StackCommand.class,
         IssueCommand.class,
         IssuerSecretCommand.class,
+        ConfigCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class PerishableCommand implements Runnable {
