@@ -12,6 +12,7 @@ import io.perishable.authz.config.AuthzConfig;
 import io.perishable.authz.decision.DecisionEngine;
 import io.perishable.authz.decision.DecisionListener;
 import io.perishable.authz.envoy.AuthorizationEndpoint;
+import io.perishable.authz.revocation.RevocationSet;
 import io.perishable.authz.scope.ScopeCatalog;
 import io.perishable.authz.sync.SyncClient;
 import io.perishable.authz.sync.SyncStatus;
@@ -31,7 +32,7 @@ import java.util.logging.Logger;
 /**
  * authz-service as one gRPC server: Envoy's Authorization service, {@code grpc.health.v1}
  * (NOT_SERVING until the first key snapshot arrives) and server reflection, plus the Sync
- * client that keeps keys current.
+ * client that keeps keys and revocation rules current.
  */
 public final class AuthzServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuthzServer.class.getName());
@@ -42,15 +43,18 @@ public final class AuthzServer implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final HealthStatusManager health;
   private final TokenVerifier verifier;
+  private final RevocationSet revocations;
 
   private AuthzServer(Server server, SyncClient sync, ManagedChannel controlPlane,
-      ScheduledExecutorService scheduler, HealthStatusManager health, TokenVerifier verifier) {
+      ScheduledExecutorService scheduler, HealthStatusManager health, TokenVerifier verifier,
+      RevocationSet revocations) {
     this.server = server;
     this.sync = sync;
     this.controlPlane = controlPlane;
     this.scheduler = scheduler;
     this.health = health;
     this.verifier = verifier;
+    this.revocations = revocations;
   }
 
   /**
@@ -65,6 +69,7 @@ public final class AuthzServer implements AutoCloseable {
     UpstreamCredentials upstreams = UpstreamCredentials.load(config.upstreams(), environment);
     ScopeCatalog scopes = new ScopeCatalog(config.scopes());
     KeyRing keys = new KeyRing();
+    RevocationSet revocations = new RevocationSet();
     TokenVerifier verifier =
         new TokenVerifier(keys, clock, config.clockSkew(), config.tokenCacheSize());
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -77,11 +82,14 @@ public final class AuthzServer implements AutoCloseable {
     ManagedChannel controlPlane = NettyChannelBuilder.forTarget(config.controlPlane())
         .usePlaintext()
         .build();
-    SyncClient sync = new SyncClient(controlPlane, config.replicaId(), keys, verifier,
-        System::nanoTime,
+    SyncClient sync = new SyncClient(controlPlane, config.replicaId(), keys, revocations,
+        verifier, System::nanoTime,
         scheduler, () -> health.setStatus(
             HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING));
-    DecisionEngine engine = new DecisionEngine(verifier, scopes, upstreams,
+    // Rules whose tokens have all expired are dead weight on the hot path.
+    scheduler.scheduleAtFixedRate(() -> revocations.dropExpired(clock.millis()),
+        1, 1, TimeUnit.MINUTES);
+    DecisionEngine engine = new DecisionEngine(verifier, revocations, scopes, upstreams,
         new RequestBodyInspector(config.maxJsonDepth()), sync, config.maxStaleness());
     Server server = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
@@ -104,7 +112,8 @@ public final class AuthzServer implements AutoCloseable {
     sync.start();
     LOG.info(() -> "authz-service " + config.replicaId() + " listening on " + config.host() + ":"
         + server.getPort() + ", control plane " + config.controlPlane());
-    return new AuthzServer(server, sync, controlPlane, scheduler, health, verifier);
+    return new AuthzServer(server, sync, controlPlane, scheduler, health, verifier,
+        revocations);
   }
 
   public int port() {
@@ -123,6 +132,11 @@ public final class AuthzServer implements AutoCloseable {
 
   public TokenVerifier verifier() {
     return verifier;
+  }
+
+  /** The revocation rules this replica enforces. */
+  public RevocationSet revocations() {
+    return revocations;
   }
 
   public void awaitTermination() throws InterruptedException {

@@ -16,6 +16,8 @@ public enum DenialReason {
   TOKEN_EXPIRED(401, "invalid_request_error", "authentication_error"),
   TOKEN_NOT_YET_VALID(401, "invalid_request_error", "authentication_error"),
   CREDENTIAL_AMBIGUOUS(401, "invalid_request_error", "authentication_error"),
+  /** A revocation rule covers the token (or an ancestor); the message carries its reason. */
+  TOKEN_REVOKED(401, "invalid_request_error", "authentication_error"),
   // 403: a valid token that does not grant this request.
   PATH_NOT_ALLOWED(403, "permission_error", "permission_error"),
   METHOD_NOT_ALLOWED(403, "permission_error", "permission_error"),
@@ -35,7 +37,13 @@ public enum DenialReason {
   BODY_ENCODED(415, "invalid_request_error", "invalid_request_error"),
   CONTENT_TYPE_UNSUPPORTED(415, "invalid_request_error", "invalid_request_error"),
   // 503: we cannot decide, so we refuse.
+  /** No snapshot from the control plane yet: no keys, no revocations, nothing to decide by. */
   NOT_SYNCED(503, "server_error", "api_error"),
+  /**
+   * The control plane has been silent longer than max_staleness: revocations may be missing,
+   * so this replica fails closed.
+   */
+  SYNC_STALE(503, "server_error", "api_error"),
   UPSTREAM_UNAVAILABLE(503, "server_error", "api_error"),
   INTERNAL_ERROR(503, "server_error", "api_error");
 

@@ -27,7 +27,8 @@ final class ControlPlaneCommand implements Callable<Integer> {
     ControlPlaneConfig c = ConfigFile.load(config).controlPlane();
     c = new ControlPlaneConfig(c.host(), port != null ? port : c.port(),
         dataDir != null ? dataDir : c.dataDir(), c.defaultTtl(), c.maxTtl(), c.scopes(),
-        c.upstreams(), c.defaultUpstream(), c.issuers(), c.heartbeatInterval()).validate();
+        c.upstreams(), c.defaultUpstream(), c.issuers(), c.heartbeatInterval(),
+        c.maxDelegationDepth()).validate();
     ControlPlaneServer server = ControlPlaneServer.start(c, Clock.systemUTC());
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "control-plane-shutdown"));
     server.awaitTermination();

@@ -4,14 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.Duration;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.MetadataUtils;
 import io.perishable.controlplane.config.DurationText;
 import io.perishable.proto.v1.IssueRequest;
 import io.perishable.proto.v1.IssueResponse;
-import io.perishable.proto.v1.TokenServiceGrpc;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,10 +17,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,84 +31,104 @@ import picocli.CommandLine.Model.CommandSpec;
  * {@code perishable issue}: mints a token. Prints only the token on stdout (so
  * {@code TOKEN=$(perishable issue ...)} works) and its details on stderr, or everything as JSON
  * with {@code --json}.
+ *
+ * <p>With {@code --parent-token-file} it mints a child of that token (delegation): no issuer
+ * secret is needed (one is sent only when named explicitly), omitted scopes, models, max tokens
+ * and upstream are the parent's, and asking for more than the parent holds fails unless
+ * {@code --narrow} asks for the intersection.
  */
 @Command(name = "issue", mixinStandardHelpOptions = true,
     description = "Issue a token through the control plane's TokenService.")
 final class IssueCommand implements Callable<Integer> {
-  static final String SECRET_ENV = "PERISHABLE_ISSUER_SECRET";
-  static final Path STACK_SECRET = Path.of(".data", "stack", "issuer-secret");
-
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--control-plane", defaultValue = "127.0.0.1:7400",
-      description = "Control plane host:port (default: ${DEFAULT-VALUE}).")
-  String controlPlane;
+  @Mixin
+  ControlPlaneOptions controlPlane;
 
   @Option(names = "--agent", required = true, description = "Agent id the token is for.")
   String agent;
 
-  @Option(names = "--scope", required = true, split = ",",
-      description = "Scope name(s) from the catalog, e.g. llm:complete.")
+  @Option(names = "--scope", split = ",", description = "Scope name(s) from the catalog, e.g. "
+      + "llm:complete. Required unless --parent-token-file (then: the parent's).")
   List<String> scopes = new ArrayList<>();
 
-  @Option(names = "--model", split = ",", description = "Allowed model(s); none = any.")
+  @Option(names = "--model", split = ",", description = "Allowed model(s); none = any (with a "
+      + "parent: the parent's).")
   List<String> models = new ArrayList<>();
 
   @Option(names = "--max-tokens", defaultValue = "0",
-      description = "Ceiling on max_tokens x n per request; 0 = none.")
+      description = "Ceiling on max_tokens x n per request; 0 = none (with a parent: the "
+          + "parent's).")
   int maxTokens;
 
-  @Option(names = "--ttl", description = "Lifetime, e.g. 10m (default: the server's).")
+  @Option(names = "--ttl", description = "Lifetime, e.g. 10m (default: the server's; with a "
+      + "parent, at most the parent's remaining lifetime).")
   String ttl;
 
-  @Option(names = "--upstream", description = "Upstream name (default: the server's).")
+  @Option(names = "--upstream", description = "Upstream name (default: the server's, or the "
+      + "parent's).")
   String upstream;
 
   @Option(names = "--label", description = "key=value label (repeatable).")
   Map<String, String> labels = new LinkedHashMap<>();
 
-  @Option(names = "--issuer-secret-file", description = "File holding the issuer secret "
-      + "(default: $" + SECRET_ENV + ", else .data/stack/issuer-secret).")
-  Path secretFile;
+  @Option(names = "--parent-token-file", description = "Mint a child of the token in this "
+      + "file (delegation; no issuer secret needed).")
+  Path parentTokenFile;
+
+  @Option(names = "--narrow", description = "With --parent-token-file: receive the "
+      + "intersection with the parent's grant instead of an error when asking for more.")
+  boolean narrow;
 
   @Option(names = "--json", description = "Print the whole response as JSON on stdout.")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
+    CommandLine cli = spec.commandLine();
+    if (parentTokenFile == null && scopes.isEmpty()) {
+      throw new CommandLine.ParameterException(cli, "--scope is required (unless "
+          + "--parent-token-file mints a child with its parent's scopes)");
+    }
+    if (narrow && parentTokenFile == null) {
+      throw new CommandLine.ParameterException(cli, "--narrow needs --parent-token-file");
+    }
     IssueRequest.Builder request = IssueRequest.newBuilder()
         .setAgentId(agent)
         .addAllScopes(scopes)
         .addAllModels(models)
         .setMaxTokensPerRequest(maxTokens)
-        .putAllLabels(labels);
+        .putAllLabels(labels)
+        .setNarrowToParent(narrow);
     if (ttl != null) {
       java.time.Duration d;
       try {
         d = DurationText.parse(ttl);
       } catch (IllegalArgumentException e) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--ttl: " + e.getMessage());
+        throw new CommandLine.ParameterException(cli, "--ttl: " + e.getMessage());
       }
       request.setTtl(Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()));
     }
     if (upstream != null) {
       request.setUpstream(upstream);
     }
-    String secret = issuerSecret();
-    ManagedChannel channel = NettyChannelBuilder.forTarget(controlPlane).usePlaintext().build();
+    Optional<String> secret;
+    if (parentTokenFile != null) {
+      request.setParentToken(Files.readString(parentTokenFile, StandardCharsets.UTF_8).strip());
+      secret = controlPlane.explicitIssuerSecret();
+    } else {
+      secret = Optional.of(controlPlane.issuerSecret(cli));
+    }
+    ManagedChannel channel = controlPlane.channel();
     try {
-      Metadata headers = new Metadata();
-      headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
-          "Bearer " + secret);
-      IssueResponse response = TokenServiceGrpc.newBlockingStub(channel)
-          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+      IssueResponse response = ControlPlaneOptions.stub(channel, secret)
           .withDeadlineAfter(10, TimeUnit.SECONDS)
           .issue(request.build());
       print(response);
       return ExitCodes.OK;
     } catch (StatusRuntimeException e) {
-      spec.commandLine().getErr().println("perishable issue: " + e.getStatus().getCode() + ": "
+      cli.getErr().println("perishable issue: " + e.getStatus().getCode() + ": "
           + e.getStatus().getDescription());
       return ExitCodes.SERVER_ERROR;
     } finally {
@@ -129,11 +147,8 @@ final class IssueCommand implements Callable<Integer> {
           .put("agent_id", r.getAgentId())
           .put("key_id", r.getKeyId())
           .put("expires_at", expires.toString());
-      ObjectNode grant = out.putObject("grant");
-      r.getGrant().getScopesList().forEach(grant.putArray("scopes")::add);
-      r.getGrant().getModelsList().forEach(grant.putArray("models")::add);
-      grant.put("max_tokens_per_request", r.getGrant().getMaxTokensPerRequest());
-      grant.put("upstream", r.getGrant().getUpstream());
+      r.getAncestorIdsList().forEach(out.putArray("ancestor_ids")::add);
+      TokenJson.grant(out.putObject("grant"), r.getGrant());
       spec.commandLine().getOut().println(mapper.writeValueAsString(out));
       return;
     }
@@ -141,21 +156,7 @@ final class IssueCommand implements Callable<Integer> {
     spec.commandLine().getErr().println("token_id " + r.getTokenId() + ", agent "
         + r.getAgentId() + ", scopes " + r.getGrant().getScopesList() + ", models "
         + (r.getGrant().getModelsCount() == 0 ? "any" : r.getGrant().getModelsList())
-        + ", upstream " + r.getGrant().getUpstream() + ", expires " + expires);
-  }
-
-  private String issuerSecret() throws IOException {
-    if (secretFile != null) {
-      return Files.readString(secretFile, StandardCharsets.UTF_8).strip();
-    }
-    String fromEnv = System.getenv(SECRET_ENV);
-    if (fromEnv != null && !fromEnv.isBlank()) {
-      return fromEnv.strip();
-    }
-    if (Files.exists(STACK_SECRET)) {
-      return Files.readString(STACK_SECRET, StandardCharsets.UTF_8).strip();
-    }
-    throw new CommandLine.ParameterException(spec.commandLine(), "no issuer secret: pass "
-        + "--issuer-secret-file or set " + SECRET_ENV);
+        + ", upstream " + r.getGrant().getUpstream() + ", expires " + expires
+        + (r.getAncestorIdsCount() == 0 ? "" : ", ancestors " + r.getAncestorIdsList()));
   }
 }

@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
         AuthzCommand.class,
         StackCommand.class,
         IssueCommand.class,
+        RevokeCommand.class,
+        ListCommand.class,
+        LineageCommand.class,
         IssuerSecretCommand.class,
         ConfigCommand.class,
         CommandLine.HelpCommand.class
@@ -35,8 +38,11 @@ public final class PerishableCommand implements Runnable {
   /** The configured command line, also for tests. */
   public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new PerishableCommand());
-    cli.setExitCodeExceptionMapper(e -> e instanceof IllegalArgumentException
-        ? ExitCodes.CONFIG : ExitCodes.SERVER_ERROR);
+    // A usage error raised from a command's own checks is still a usage error (the mapper
+    // also decides picocli's parse errors once it is set).
+    cli.setExitCodeExceptionMapper(e -> e instanceof CommandLine.ParameterException
+        ? ExitCodes.USAGE
+        : e instanceof IllegalArgumentException ? ExitCodes.CONFIG : ExitCodes.SERVER_ERROR);
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       commandLine.getErr().println("perishable: " + e.getMessage());
       return commandLine.getExitCodeExceptionMapper().getExitCode(e);

@@ -12,7 +12,12 @@ import io.perishable.controlplane.issue.TokenIssuer;
 import io.perishable.controlplane.issue.TokenServiceEndpoint;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
 import io.perishable.controlplane.keys.SigningKeyStore;
+import io.perishable.controlplane.lookup.TokenLookup;
+import io.perishable.controlplane.revocation.RevocationRules;
+import io.perishable.controlplane.revocation.Revoker;
 import io.perishable.controlplane.sync.SyncHub;
+import io.perishable.controlplane.tokens.InMemoryTokenIndex;
+import io.perishable.controlplane.tokens.TokenIndex;
 import io.perishable.proto.v1.PublicKey;
 import io.perishable.proto.v1.Snapshot;
 import io.perishable.token.SigningKey;
@@ -20,6 +25,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -28,9 +34,18 @@ import java.util.logging.Logger;
 /**
  * The control plane as one gRPC server: TokenService (behind issuer authentication), Sync,
  * {@code grpc.health.v1} and server reflection.
+ *
+ * <p>What survives a restart: the signing keys (files under {@code data_dir/keys}), and with
+ * them every token minted before, which keeps verifying at the replicas until it expires.
+ * What does not, until the audit log lands: the token index and every revocation rule, both
+ * held in memory. After a restart revoked tokens that have not yet expired are accepted again
+ * (replicas reconnect and receive a snapshot without the rules), and GetToken, ListTokens,
+ * GetLineage and Revoke-by-id know only tokens minted since.
  */
 public final class ControlPlaneServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ControlPlaneServer.class.getName());
+  /** Expired tokens stay listable (state EXPIRED) this long, then the index forgets them. */
+  static final Duration EXPIRED_RETENTION = Duration.ofHours(1);
 
   private final Server server;
   private final SyncHub syncHub;
@@ -56,13 +71,23 @@ public final class ControlPlaneServer implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    SyncHub syncHub = new SyncHub(() -> snapshot(keys), clock, config.heartbeatInterval(),
-        scheduler);
-    TokenIssuer issuer = new TokenIssuer(new IssuancePolicy(config), keys, clock);
+    TokenIndex index = new InMemoryTokenIndex();
+    RevocationRules rules = new RevocationRules();
+    SyncHub syncHub = new SyncHub(() -> snapshot(keys, rules, clock), clock,
+        config.heartbeatInterval(), scheduler);
+    TokenIssuer issuer = new TokenIssuer(new IssuancePolicy(config), keys, clock, index, rules);
+    Revoker revoker = new Revoker(index, rules, syncHub::publish, clock, config.maxTtl(),
+        config.scopes().keySet());
+    TokenLookup lookup = new TokenLookup(index, rules, clock);
+    scheduler.scheduleAtFixedRate(() -> {
+      index.forgetExpiredBefore(clock.millis() - EXPIRED_RETENTION.toMillis());
+      rules.live(clock.millis());
+    }, 1, 1, TimeUnit.MINUTES);
     HealthStatusManager health = new HealthStatusManager();
     Server server = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
-        .addService(ServerInterceptors.intercept(new TokenServiceEndpoint(issuer),
+        .addService(ServerInterceptors.intercept(
+            new TokenServiceEndpoint(issuer, revoker, lookup),
             new IssuerAuthenticator(config.issuers())))
         .addService(syncHub)
         .addService(health.getHealthService())
@@ -83,8 +108,9 @@ public final class ControlPlaneServer implements AutoCloseable {
     return new ControlPlaneServer(server, syncHub, keys, scheduler, health);
   }
 
-  private static Snapshot snapshot(SigningKeyStore keys) {
-    Snapshot.Builder snapshot = Snapshot.newBuilder();
+  /** Public keys and the revocation rules in force: all a replica needs to decide. */
+  private static Snapshot snapshot(SigningKeyStore keys, RevocationRules rules, Clock clock) {
+    Snapshot.Builder snapshot = Snapshot.newBuilder().addAllRules(rules.live(clock.millis()));
     for (SigningKey key : keys.all()) {
       snapshot.addKeys(PublicKey.newBuilder()
           .setKeyId(key.keyId())

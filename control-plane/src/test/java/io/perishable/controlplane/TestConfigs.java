@@ -17,7 +17,10 @@ public final class TestConfigs {
 
   private TestConfigs() {}
 
-  /** Scopes llm:complete (max_ttl 1h) and llm:embed (max_ttl 30m); upstreams openai, anthropic. */
+  /**
+   * Scopes llm:complete (max_ttl 1h) and llm:embed (max_ttl 30m); upstreams openai, anthropic;
+   * delegation at most 2 levels deep.
+   */
   public static ControlPlaneConfig controlPlane(Path dataDir) {
     Map<String, Optional<Duration>> scopes = new LinkedHashMap<>();
     scopes.put("llm:complete", Optional.empty());
@@ -25,6 +28,6 @@ public final class TestConfigs {
     return new ControlPlaneConfig("127.0.0.1", 0, dataDir, Duration.ofMinutes(15),
         Duration.ofHours(1), scopes, Set.of("openai", "anthropic"), "openai",
         List.of(new IssuerCredential("ops", IssuerAuthenticator.sha256(ISSUER_SECRET))),
-        Duration.ofMillis(50)).validate();
+        Duration.ofMillis(50), 2).validate();
   }
 }

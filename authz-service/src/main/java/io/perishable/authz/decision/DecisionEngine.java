@@ -4,6 +4,7 @@ import io.perishable.authz.DenialReason;
 import io.perishable.authz.body.BodyFacts;
 import io.perishable.authz.body.BodyInspection;
 import io.perishable.authz.body.RequestBodyInspector;
+import io.perishable.authz.revocation.RevocationSet;
 import io.perishable.authz.scope.RequestPath;
 import io.perishable.authz.scope.RequestPathResult;
 import io.perishable.authz.scope.ScopeCatalog;
@@ -14,6 +15,7 @@ import io.perishable.authz.token.TokenVerifier;
 import io.perishable.authz.upstream.Provider;
 import io.perishable.authz.upstream.UpstreamCredentials;
 import io.perishable.authz.upstream.UpstreamCredentials.Upstream;
+import io.perishable.proto.v1.RevocationRule;
 import io.perishable.proto.v1.TokenClaims;
 import io.perishable.token.TokenFormat;
 import java.time.Duration;
@@ -26,10 +28,11 @@ import java.util.Set;
 
 /**
  * Decides one request, in the order of DESIGN.md "The check": freshness of pushed state,
- * reserved headers, the credential, the token, method and path against the granted scopes, then
- * the body against the granted models and max tokens. Anything it does not fully understand is
- * denied with a specific reason. Time enters only through the {@link TokenVerifier}'s clock and
- * the {@link SyncStatus}'s monotonic silence.
+ * reserved headers, the credential, the token (signature and time, then revocation: checked on
+ * every request, whether the verification came from the cache or not), method and path against
+ * the granted scopes, then the body against the granted models and max tokens. Anything it does
+ * not fully understand is denied with a specific reason. Time enters only through the
+ * {@link TokenVerifier}'s clock and the {@link SyncStatus}'s monotonic silence.
  */
 public final class DecisionEngine {
   /** Headers only Envoy and authz-service may set; a client sending one is refused. */
@@ -49,6 +52,7 @@ public final class DecisionEngine {
   private static final String BEARER = "bearer ";
 
   private final TokenVerifier tokens;
+  private final RevocationSet revocations;
   private final ScopeCatalog scopes;
   private final UpstreamCredentials upstreams;
   private final RequestBodyInspector bodies;
@@ -56,12 +60,16 @@ public final class DecisionEngine {
   private final Optional<Duration> maxStaleness;
 
   /**
-   * @param maxStaleness deny everything (503 not_synced) when the control plane has not been
+   * @param revocations the rules pushed by the control plane, consulted for every verified
+   *     token
+   * @param maxStaleness deny everything (503 sync_stale) when the control plane has not been
    *     heard from for longer than this; empty keeps serving on the last pushed state
    */
-  public DecisionEngine(TokenVerifier tokens, ScopeCatalog scopes, UpstreamCredentials upstreams,
-      RequestBodyInspector bodies, SyncStatus sync, Optional<Duration> maxStaleness) {
+  public DecisionEngine(TokenVerifier tokens, RevocationSet revocations, ScopeCatalog scopes,
+      UpstreamCredentials upstreams, RequestBodyInspector bodies, SyncStatus sync,
+      Optional<Duration> maxStaleness) {
     this.tokens = tokens;
+    this.revocations = revocations;
     this.scopes = scopes;
     this.upstreams = upstreams;
     this.bodies = bodies;
@@ -79,8 +87,9 @@ public final class DecisionEngine {
           anthropicStyle);
     }
     if (maxStaleness.isPresent() && sync.silence().compareTo(maxStaleness.get()) > 0) {
-      return deny(DenialReason.NOT_SYNCED, "authorization service has lost contact with the "
-          + "control plane for longer than max_staleness", null, anthropicStyle);
+      return deny(DenialReason.SYNC_STALE, "authorization service has lost contact with the "
+          + "control plane for longer than max_staleness (" + maxStaleness.get().toMillis()
+          + "ms), so it may be missing revocations", null, anthropicStyle);
     }
     for (String name : request.headers().keySet()) {
       if (name.startsWith(RESERVED_HEADER_PREFIX)) {
@@ -122,6 +131,13 @@ public final class DecisionEngine {
       return deny(invalid.reason(), invalid.detail(), invalid.claims(), anthropicStyle);
     }
     TokenClaims claims = ((TokenCheck.Valid) check).claims();
+    Optional<RevocationRule> revoked = revocations.match(claims);
+    if (revoked.isPresent()) {
+      String reason = revoked.get().getReason();
+      return deny(DenialReason.TOKEN_REVOKED, "the token has been revoked: "
+          + (reason.isEmpty() ? "no reason given" : reason) + " (rule "
+          + revoked.get().getRuleId() + ")", claims, anthropicStyle);
+    }
 
     // Method and path.
     RequestPathResult pathResult = RequestPath.normalize(request.path());

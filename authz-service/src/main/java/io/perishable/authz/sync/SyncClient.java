@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.perishable.authz.revocation.RevocationSet;
 import io.perishable.authz.token.KeyRing;
 import io.perishable.authz.token.TokenVerifier;
 import io.perishable.proto.v1.Ack;
@@ -24,10 +25,15 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Keeps this replica's keys current: opens {@code SyncService.Sync}, applies the snapshot and
- * deltas in order, acks them, and reconnects with capped exponential backoff when the stream
- * breaks. A reconnect starts with a fresh snapshot, so nothing missed while disconnected is
- * lost.
+ * Keeps this replica's keys and revocation rules current: opens {@code SyncService.Sync},
+ * applies the snapshot and deltas in order, acks them, and reconnects with capped exponential
+ * backoff when the stream breaks. A reconnect starts with a fresh snapshot, so nothing missed
+ * while disconnected is lost.
+ *
+ * <p>An ack is sent only after the message is fully applied: the control plane's Revoke waits
+ * for it, and promises its caller that every acking replica refuses the revoked tokens. The
+ * first snapshot's rules are in force before {@link #hasSnapshot()} turns true, so a
+ * (re)started replica never decides a request without every live rule.
  */
 public final class SyncClient implements SyncStatus, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(SyncClient.class.getName());
@@ -37,6 +43,7 @@ public final class SyncClient implements SyncStatus, AutoCloseable {
   private final ManagedChannel channel;
   private final String replicaId;
   private final KeyRing keys;
+  private final RevocationSet revocations;
   private final TokenVerifier verifier;
   private final LongSupplier nanoTicker;
   private final ScheduledExecutorService scheduler;
@@ -48,12 +55,17 @@ public final class SyncClient implements SyncStatus, AutoCloseable {
   private volatile ClientCallStreamObserver<SyncRequest> current;
   private long backoffMs = MIN_BACKOFF.toMillis();
 
+  /**
+   * @param nanoTicker monotonic time for staleness ({@code System::nanoTime}; tests pass a fake)
+   * @param onFirstSnapshot run once, after the first snapshot is applied
+   */
   public SyncClient(ManagedChannel channel, String replicaId, KeyRing keys,
-      TokenVerifier verifier, LongSupplier nanoTicker, ScheduledExecutorService scheduler,
-      Runnable onFirstSnapshot) {
+      RevocationSet revocations, TokenVerifier verifier, LongSupplier nanoTicker,
+      ScheduledExecutorService scheduler, Runnable onFirstSnapshot) {
     this.channel = channel;
     this.replicaId = replicaId;
     this.keys = keys;
+    this.revocations = revocations;
     this.verifier = verifier;
     this.nanoTicker = nanoTicker;
     this.lastHeardAtNanos = nanoTicker.getAsLong();
@@ -120,12 +132,14 @@ public final class SyncClient implements SyncStatus, AutoCloseable {
           if (!dropped.isEmpty()) {
             verifier.invalidateAll();
           }
+          revocations.replaceAll(message.getSnapshot().getRulesList());
           boolean first = !hasSnapshot;
           hasSnapshot = true;
           backoffMs = MIN_BACKOFF.toMillis();
           ack(message.getSeq());
           if (first) {
-            LOG.info(() -> "first snapshot from control plane: " + raw.size() + " key(s)");
+            LOG.info(() -> "first snapshot from control plane: " + raw.size() + " key(s), "
+                + message.getSnapshot().getRulesCount() + " revocation rule(s)");
             onFirstSnapshot.run();
           }
         }
@@ -139,6 +153,7 @@ public final class SyncClient implements SyncStatus, AutoCloseable {
           if (!removed.isEmpty()) {
             verifier.invalidateAll();
           }
+          revocations.addAll(message.getDelta().getAddedRulesList());
           ack(message.getSeq());
         }
         default -> {

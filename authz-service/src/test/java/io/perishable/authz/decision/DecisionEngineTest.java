@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.perishable.authz.DenialReason;
 import io.perishable.authz.body.RequestBodyInspector;
+import io.perishable.authz.revocation.RevocationSet;
 import io.perishable.authz.scope.PathPattern;
 import io.perishable.authz.scope.ScopeCatalog;
 import io.perishable.authz.scope.ScopeDefinition;
@@ -18,6 +19,8 @@ import io.perishable.authz.token.TokenVerifier;
 import io.perishable.authz.upstream.Provider;
 import io.perishable.authz.upstream.UpstreamConfig;
 import io.perishable.authz.upstream.UpstreamCredentials;
+import io.perishable.proto.v1.RevocationRule;
+import io.perishable.proto.v1.TokenClaims;
 import io.perishable.token.SigningKey;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,6 +46,7 @@ class DecisionEngineTest {
   private final TestTokens tokens = new TestTokens(key, clock);
   private final KeyRing keys = new KeyRing();
   private final TokenVerifier verifier = new TokenVerifier(keys, clock, SKEW, 1000);
+  private final RevocationSet revocations = new RevocationSet();
   private boolean synced = true;
   private Duration silence = Duration.ZERO;
   private DecisionEngine engine;
@@ -71,8 +75,8 @@ class DecisionEngineTest {
         return silence;
       }
     };
-    engine = new DecisionEngine(verifier, scopes, upstreams, new RequestBodyInspector(64), sync,
-        Optional.of(Duration.ofMinutes(1)));
+    engine = new DecisionEngine(verifier, revocations, scopes, upstreams,
+        new RequestBodyInspector(64), sync, Optional.of(Duration.ofMinutes(1)));
   }
 
   private static ScopeDefinition scope(String name, String method, String... paths) {
@@ -319,11 +323,68 @@ class DecisionEngineTest {
   }
 
   @Test
-  void check_controlPlaneSilentTooLong_denied503NotSynced() {
+  void check_controlPlaneSilentTooLong_denied503SyncStale() {
     String token = tokens.mint();
     silence = Duration.ofMinutes(1).plusMillis(1);
-    assertEquals(DenialReason.NOT_SYNCED, denied(Requests.post("/v1/chat/completions")
-        .bearer(token).chat("gpt-4o-mini", 10)).reason());
+    Decision.Deny deny = denied(Requests.post("/v1/chat/completions")
+        .bearer(token).chat("gpt-4o-mini", 10));
+    assertEquals(DenialReason.SYNC_STALE, deny.reason());
+    assertEquals(503, deny.reason().httpStatus());
+  }
+
+  @Test
+  void check_controlPlaneSilentExactlyMaxStaleness_stillServed() {
+    String token = tokens.mint();
+    silence = Duration.ofMinutes(1);
+    assertInstanceOf(Decision.Allow.class, engine.decide(Requests.post("/v1/chat/completions")
+        .bearer(token).chat("gpt-4o-mini", 10).build()));
+  }
+
+  // ---- revocation -------------------------------------------------------------------------
+
+  private static RevocationRule.Builder rule(String id, String reason) {
+    return RevocationRule.newBuilder().setRuleId(id).setReason(reason)
+        .setExpiresAtMs(Long.MAX_VALUE);
+  }
+
+  @Test
+  void check_revokedToken_denied401WithReasonEvenWhenVerificationIsCached() {
+    TokenClaims claims = tokens.claims(Duration.ofMinutes(10)).build();
+    String token = io.perishable.token.TokenCodec.encode(claims, key);
+    Requests request = Requests.post("/v1/chat/completions").bearer(token)
+        .chat("gpt-4o-mini", 10);
+    assertInstanceOf(Decision.Allow.class, engine.decide(request.build()));
+    long signatureChecks = verifier.signatureChecks();
+
+    revocations.addAll(List.of(rule("rvk_1", "leaked in CI logs")
+        .setTokenId(claims.getTokenId()).build()));
+
+    Decision.Deny deny = denied(request);
+    assertEquals(DenialReason.TOKEN_REVOKED, deny.reason());
+    assertEquals(401, deny.reason().httpStatus());
+    assertEquals("the token has been revoked: leaked in CI logs (rule rvk_1)", deny.message());
+    assertEquals(signatureChecks, verifier.signatureChecks(), "served from the cache");
+  }
+
+  @Test
+  void check_ancestorRevoked_descendantDenied() {
+    String grandchild = tokens.mint(c -> c.addAncestorIds("root-id").addAncestorIds("child-id"));
+    revocations.addAll(List.of(rule("rvk_2", "subtree").setTokenId("root-id").build()));
+    assertEquals(DenialReason.TOKEN_REVOKED, denied(Requests.post("/v1/chat/completions")
+        .bearer(grandchild).chat("gpt-4o-mini", 10)).reason());
+  }
+
+  @Test
+  void check_agentRuleWithIssuedBefore_sparesTokensIssuedLater() {
+    String old = tokens.mint();
+    clock.advance(Duration.ofSeconds(5));
+    revocations.addAll(List.of(rule("rvk_3", "agent compromised").setAgentId("agent-1")
+        .setIssuedBeforeMs(clock.millis()).build()));
+    String fresh = tokens.mint();
+    assertEquals(DenialReason.TOKEN_REVOKED, denied(Requests.post("/v1/chat/completions")
+        .bearer(old).chat("gpt-4o-mini", 10)).reason());
+    assertInstanceOf(Decision.Allow.class, engine.decide(Requests.post("/v1/chat/completions")
+        .bearer(fresh).chat("gpt-4o-mini", 10).build()));
   }
 
   @Test

@@ -58,7 +58,7 @@ class AuthorizationEndpointTest {
 
   @Test
   void check_engineThrows_failsClosedWith503() throws Exception {
-    DecisionEngine exploding = new DecisionEngine(null, null, null, null, null,
+    DecisionEngine exploding = new DecisionEngine(null, null, null, null, null, null,
         java.util.Optional.empty());
 
     CheckResponse response = check(exploding, request(Map.of(), "{}"));

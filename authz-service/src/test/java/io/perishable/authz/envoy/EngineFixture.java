@@ -2,6 +2,7 @@ package io.perishable.authz.envoy;
 
 import io.perishable.authz.body.RequestBodyInspector;
 import io.perishable.authz.decision.DecisionEngine;
+import io.perishable.authz.revocation.RevocationSet;
 import io.perishable.authz.scope.PathPattern;
 import io.perishable.authz.scope.ScopeCatalog;
 import io.perishable.authz.scope.ScopeDefinition;
@@ -27,6 +28,7 @@ final class EngineFixture {
   final MutableClock clock = MutableClock.startingNow();
   final SigningKey key = SigningKey.generate(clock.millis());
   final TestTokens tokens = new TestTokens(key, clock);
+  final RevocationSet revocations = new RevocationSet();
   final DecisionEngine engine;
 
   EngineFixture() {
@@ -45,6 +47,7 @@ final class EngineFixture {
     };
     engine = new DecisionEngine(
         new TokenVerifier(keys, clock, Duration.ofSeconds(30), 100),
+        revocations,
         new ScopeCatalog(List.of(new ScopeDefinition("llm:complete", Set.of("POST"),
             List.of(PathPattern.compile("/v1/chat/completions")), Optional.empty()))),
         UpstreamCredentials.load(List.of(new UpstreamConfig("openai", Provider.OPENAI,

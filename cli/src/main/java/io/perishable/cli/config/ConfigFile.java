@@ -78,7 +78,8 @@ public final class ConfigFile {
   /** The control plane's configuration: its section plus the scope and upstream names. */
   public ControlPlaneConfig controlPlane() {
     ConfigNode cp = root.child("control_plane").allowOnly(Set.of("host", "port", "data_dir",
-        "default_ttl", "max_ttl", "default_upstream", "heartbeat_interval", "issuers"));
+        "default_ttl", "max_ttl", "default_upstream", "heartbeat_interval", "issuers",
+        "max_delegation_depth"));
     Map<String, Optional<Duration>> scopes = new LinkedHashMap<>();
     for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
       scopes.put(e.getKey(), e.getValue().child("max_ttl").optionalDuration());
@@ -106,7 +107,9 @@ public final class ConfigFile {
         upstreams,
         defaultUpstream,
         issuers,
-        cp.child("heartbeat_interval").duration(ControlPlaneConfig.DEFAULT_HEARTBEAT_INTERVAL));
+        cp.child("heartbeat_interval").duration(ControlPlaneConfig.DEFAULT_HEARTBEAT_INTERVAL),
+        cp.child("max_delegation_depth").integer(ControlPlaneConfig.DEFAULT_MAX_DELEGATION_DEPTH,
+            0, ControlPlaneConfig.MAX_MAX_DELEGATION_DEPTH));
   }
 
   /** authz-service's configuration: its section plus the full scope and upstream catalogs. */

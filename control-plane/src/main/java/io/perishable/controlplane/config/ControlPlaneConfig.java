@@ -21,6 +21,8 @@ import java.util.Set;
  * @param defaultUpstream upstream of a token whose Issue request names none
  * @param issuers who may call Issue
  * @param heartbeatInterval how often Sync streams carry a heartbeat
+ * @param maxDelegationDepth how many ancestors a delegated token may have: 0 disables
+ *     delegation, 1 lets root tokens mint children but children mint nothing, and so on
  */
 public record ControlPlaneConfig(
     String host,
@@ -32,7 +34,8 @@ public record ControlPlaneConfig(
     Set<String> upstreams,
     String defaultUpstream,
     List<IssuerCredential> issuers,
-    Duration heartbeatInterval) {
+    Duration heartbeatInterval,
+    int maxDelegationDepth) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7400;
@@ -41,6 +44,9 @@ public record ControlPlaneConfig(
   public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(2);
   /** Tokens live "seconds to an hour": nothing shorter than this is useful to anyone. */
   public static final Duration MIN_TTL = Duration.ofSeconds(1);
+  public static final int DEFAULT_MAX_DELEGATION_DEPTH = 4;
+  /** Every ancestor id rides in every token: keep tokens (and headers) small. */
+  public static final int MAX_MAX_DELEGATION_DEPTH = 16;
 
   public ControlPlaneConfig {
     scopes = Map.copyOf(scopes);
@@ -73,6 +79,9 @@ public record ControlPlaneConfig(
         "control_plane.issuers", "issuer ids must be unique");
     require(heartbeatInterval.toMillis() >= 10, "control_plane.heartbeat_interval",
         "must be at least 10ms");
+    require(maxDelegationDepth >= 0 && maxDelegationDepth <= MAX_MAX_DELEGATION_DEPTH,
+        "control_plane.max_delegation_depth",
+        "must lie between 0 and " + MAX_MAX_DELEGATION_DEPTH + ", got " + maxDelegationDepth);
     return this;
   }
 

@@ -9,7 +9,9 @@ public final class IssueRejectedException extends RuntimeException {
     /** The request itself is wrong (malformed field, unknown scope, ttl over the limit). */
     INVALID_ARGUMENT,
     /** The request is well-formed but the caller may not have it. */
-    PERMISSION_DENIED
+    PERMISSION_DENIED,
+    /** The parent token presented for delegation is malformed, forged or expired. */
+    UNAUTHENTICATED
   }
 
   private final Kind kind;
@@ -25,5 +27,13 @@ public final class IssueRejectedException extends RuntimeException {
 
   static IssueRejectedException invalid(String message) {
     return new IssueRejectedException(Kind.INVALID_ARGUMENT, message);
+  }
+
+  static IssueRejectedException denied(String message) {
+    return new IssueRejectedException(Kind.PERMISSION_DENIED, message);
+  }
+
+  static IssueRejectedException unauthenticated(String message) {
+    return new IssueRejectedException(Kind.UNAUTHENTICATED, message);
   }
 }

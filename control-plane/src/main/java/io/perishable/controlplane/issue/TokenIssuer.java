@@ -2,6 +2,9 @@ package io.perishable.controlplane.issue;
 
 import com.google.protobuf.Timestamp;
 import io.perishable.controlplane.keys.SigningKeyStore;
+import io.perishable.controlplane.revocation.RevocationRules;
+import io.perishable.controlplane.tokens.IndexedToken;
+import io.perishable.controlplane.tokens.TokenIndex;
 import io.perishable.proto.v1.IssueRequest;
 import io.perishable.proto.v1.IssueResponse;
 import io.perishable.proto.v1.TokenClaims;
@@ -11,25 +14,52 @@ import io.perishable.token.TokenIds;
 import java.time.Clock;
 import java.util.logging.Logger;
 
-/** Turns an accepted Issue request into a signed token. */
+/**
+ * Turns an accepted Issue request into a signed token and records it in the {@link TokenIndex}.
+ * A request carrying {@code parent_token} is delegation: the parent is verified first
+ * ({@link ParentTokenVerifier}), then the child is decided against it
+ * ({@link IssuancePolicy#decideChild}).
+ */
 public final class TokenIssuer {
   private static final Logger LOG = Logger.getLogger(TokenIssuer.class.getName());
 
   private final IssuancePolicy policy;
   private final SigningKeyStore keys;
   private final Clock clock;
+  private final TokenIndex index;
+  private final ParentTokenVerifier parents;
 
-  public TokenIssuer(IssuancePolicy policy, SigningKeyStore keys, Clock clock) {
+  public TokenIssuer(IssuancePolicy policy, SigningKeyStore keys, Clock clock, TokenIndex index,
+      RevocationRules rules) {
     this.policy = policy;
     this.keys = keys;
     this.clock = clock;
+    this.index = index;
+    this.parents = new ParentTokenVerifier(keys, rules);
   }
 
-  /** Validates, signs and returns the token; throws {@link IssueRejectedException}. */
+  /**
+   * Validates, signs, indexes and returns the token; throws {@link IssueRejectedException}.
+   *
+   * @param issuerId the authenticated issuer, or null for a delegated call that presented
+   *     only a parent token (the endpoint refuses anything else without an issuer)
+   */
   public IssueResponse issue(String issuerId, IssueRequest request) {
-    IssuancePolicy.Decision decision = policy.decide(request);
-    SigningKey key = keys.current();
     long now = clock.millis();
+    IssuancePolicy.Decision decision;
+    String mintedBy;
+    if (!request.getParentToken().isEmpty()) {
+      TokenClaims parent = parents.verify(request.getParentToken(), now);
+      decision = policy.decideChild(request, parent, now);
+      mintedBy = issuerId != null ? issuerId : "token:" + parent.getTokenId();
+    } else {
+      if (issuerId == null) {
+        throw new IllegalStateException("a root token needs an authenticated issuer");
+      }
+      decision = policy.decide(request);
+      mintedBy = issuerId;
+    }
+    SigningKey key = keys.current();
     long expires = now + decision.ttl().toMillis();
     TokenClaims claims = TokenClaims.newBuilder()
         .setTokenId(TokenIds.random())
@@ -37,6 +67,7 @@ public final class TokenIssuer {
         .setIssuedAtMs(now)
         .setExpiresAtMs(expires)
         .setAgentId(decision.agentId())
+        .addAllAncestorIds(decision.ancestorIds())
         .addAllScopes(decision.grant().getScopesList())
         .addAllModels(decision.grant().getModelsList())
         .setMaxTokensPerRequest(decision.grant().getMaxTokensPerRequest())
@@ -44,9 +75,11 @@ public final class TokenIssuer {
         .putAllLabels(decision.grant().getLabelsMap())
         .build();
     String token = TokenCodec.encode(claims, key);
+    index.add(new IndexedToken(claims, mintedBy));
     LOG.info(() -> "issued token_id=" + claims.getTokenId() + " agent=" + claims.getAgentId()
-        + " issuer=" + issuerId + " scopes=" + claims.getScopesList() + " upstream="
-        + claims.getUpstream() + " ttl_ms=" + decision.ttl().toMillis());
+        + " minted_by=" + mintedBy + " depth=" + claims.getAncestorIdsCount() + " scopes="
+        + claims.getScopesList() + " upstream=" + claims.getUpstream() + " ttl_ms="
+        + decision.ttl().toMillis());
     return IssueResponse.newBuilder()
         .setToken(token)
         .setTokenId(claims.getTokenId())
@@ -55,10 +88,12 @@ public final class TokenIssuer {
         .setGrant(decision.grant())
         .setKeyId(key.keyId())
         .setAgentId(claims.getAgentId())
+        .addAllAncestorIds(claims.getAncestorIdsList())
         .build();
   }
 
-  private static Timestamp timestamp(long ms) {
+  /** A protobuf Timestamp for epoch milliseconds. */
+  public static Timestamp timestamp(long ms) {
     return Timestamp.newBuilder()
         .setSeconds(Math.floorDiv(ms, 1000))
         .setNanos((int) Math.floorMod(ms, 1000) * 1_000_000)

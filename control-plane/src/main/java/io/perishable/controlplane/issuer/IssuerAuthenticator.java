@@ -8,6 +8,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.perishable.controlplane.config.IssuerCredential;
+import io.perishable.proto.v1.TokenServiceGrpc;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -18,10 +19,25 @@ import java.util.Optional;
  * Authenticates callers by the issuer secret in {@code authorization: Bearer <secret>}. The
  * secret is hashed and compared with every configured digest in constant time, so neither
  * timing nor early exit reveals which issuer, or how much of a digest, matched.
+ *
+ * <p>Every method refuses a call without a valid secret (UNAUTHENTICATED) here, except
+ * {@code TokenService/Issue}: an agent may mint a child token by presenting its own token as
+ * {@code parent_token}, with no issuer secret at all. Such a call passes with
+ * {@link #ISSUER_ID} unset and {@link #CREDENTIAL_PROBLEM} saying what was wrong with the
+ * credentials; the endpoint refuses it with that message unless the request carries a parent
+ * token, which the issuance code then verifies against the control plane's own keys.
  */
 public final class IssuerAuthenticator implements ServerInterceptor {
   /** The authenticated issuer of the current call. */
   public static final Context.Key<String> ISSUER_ID = Context.key("perishable-issuer-id");
+
+  /** Why the current Issue call has no {@link #ISSUER_ID}; unset when it has one. */
+  public static final Context.Key<String> CREDENTIAL_PROBLEM =
+      Context.key("perishable-credential-problem");
+
+  static final String MISSING =
+      "missing issuer credentials: send 'authorization: Bearer <issuer secret>'";
+  static final String UNKNOWN = "unknown issuer secret";
 
   private static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
@@ -50,12 +66,24 @@ public final class IssuerAuthenticator implements ServerInterceptor {
   public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
       ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
     String value = headers.get(AUTHORIZATION);
+    String problem = null;
+    Optional<String> issuer = Optional.empty();
     if (value == null || !value.startsWith(BEARER)) {
-      return refuse(call, "missing issuer credentials: send 'authorization: Bearer <issuer secret>'");
+      problem = MISSING;
+    } else {
+      issuer = authenticate(value.substring(BEARER.length()).trim());
+      if (issuer.isEmpty()) {
+        problem = UNKNOWN;
+      }
     }
-    Optional<String> issuer = authenticate(value.substring(BEARER.length()).trim());
-    if (issuer.isEmpty()) {
-      return refuse(call, "unknown issuer secret");
+    if (problem != null) {
+      if (!TokenServiceGrpc.getIssueMethod().getFullMethodName()
+          .equals(call.getMethodDescriptor().getFullMethodName())) {
+        return refuse(call, problem);
+      }
+      // Perhaps delegation: the endpoint decides once it sees whether a parent_token came.
+      Context context = Context.current().withValue(CREDENTIAL_PROBLEM, problem);
+      return Contexts.interceptCall(context, call, headers, next);
     }
     Context context = Context.current().withValue(ISSUER_ID, issuer.get());
     return Contexts.interceptCall(context, call, headers, next);

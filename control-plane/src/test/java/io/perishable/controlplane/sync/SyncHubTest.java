@@ -7,8 +7,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import io.perishable.controlplane.InProcessGrpc;
 import io.perishable.proto.v1.Ack;
+import io.perishable.proto.v1.Delta;
 import io.perishable.proto.v1.Hello;
 import io.perishable.proto.v1.PublicKey;
+import io.perishable.proto.v1.RevocationRule;
 import io.perishable.proto.v1.Snapshot;
 import io.perishable.proto.v1.SyncRequest;
 import io.perishable.proto.v1.SyncResponse;
@@ -18,7 +20,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -119,5 +123,88 @@ class SyncHubTest {
       assertTrue(Instant.now().isBefore(deadline), "replica still listed");
       Thread.onSpinWait();
     }
+  }
+
+  private StreamObserver<SyncRequest> connect(ManagedChannel channel, String replicaId,
+      Recorder recorder) throws InterruptedException {
+    StreamObserver<SyncRequest> requests = SyncServiceGrpc.newStub(channel).sync(recorder);
+    requests.onNext(SyncRequest.newBuilder()
+        .setHello(Hello.newBuilder().setReplicaId(replicaId)).build());
+    assertEquals(1, recorder.next().getSeq());
+    return requests;
+  }
+
+  private static Delta ruleDelta(String ruleId) {
+    return Delta.newBuilder().addAddedRules(RevocationRule.newBuilder().setRuleId(ruleId)
+        .setAgentId("agent-1")).build();
+  }
+
+  private static SyncResponse nextDelta(Recorder recorder) throws InterruptedException {
+    SyncResponse r = recorder.next();
+    while (r.hasHeartbeat()) {
+      r = recorder.next();
+    }
+    return r;
+  }
+
+  @Test
+  void publish_deltaFollowsSnapshotAsSeq2AndReturnsOnceEveryReplicaAcked() throws Exception {
+    ManagedChannel channel = grpc.serve(hub);
+    Recorder a = new Recorder();
+    Recorder b = new Recorder();
+    StreamObserver<SyncRequest> toA = connect(channel, "replica-a", a);
+    StreamObserver<SyncRequest> toB = connect(channel, "replica-b", b);
+    // Both replicas ack whatever delta they receive, from their own threads.
+    ExecutorService replicas = Executors.newFixedThreadPool(2);
+    try {
+      Future<?> ackA = replicas.submit(() -> ackNextDelta(a, toA));
+      Future<?> ackB = replicas.submit(() -> ackNextDelta(b, toB));
+
+      SyncHub.Propagation p = hub.publish(ruleDelta("rvk_1"), Duration.ofSeconds(5));
+
+      ackA.get(5, TimeUnit.SECONDS);
+      ackB.get(5, TimeUnit.SECONDS);
+      assertEquals(List.of("replica-a", "replica-b"), p.acked().stream().sorted().toList());
+      assertEquals(List.of(), p.unacked());
+    } finally {
+      replicas.shutdownNow();
+    }
+  }
+
+  private static Void ackNextDelta(Recorder recorder, StreamObserver<SyncRequest> out)
+      throws InterruptedException {
+    SyncResponse delta = nextDelta(recorder);
+    assertEquals(2, delta.getSeq());
+    assertEquals("rvk_1", delta.getDelta().getAddedRules(0).getRuleId());
+    synchronized (out) {
+      out.onNext(SyncRequest.newBuilder().setAck(Ack.newBuilder().setSeq(delta.getSeq()))
+          .build());
+    }
+    return null;
+  }
+
+  @Test
+  void publish_replicaThatNeverAcks_reportedUnackedAfterTheTimeout() throws Exception {
+    ManagedChannel channel = grpc.serve(hub);
+    Recorder silent = new Recorder();
+    connect(channel, "replica-silent", silent);
+
+    SyncHub.Propagation p = hub.publish(ruleDelta("rvk_2"), Duration.ofMillis(200));
+
+    assertEquals(List.of(), p.acked());
+    assertEquals(List.of("replica-silent"), p.unacked());
+    assertEquals(2, nextDelta(silent).getSeq(), "the delta was still sent");
+  }
+
+  @Test
+  void publish_zeroTimeout_sendsWithoutWaiting() throws Exception {
+    ManagedChannel channel = grpc.serve(hub);
+    Recorder replica = new Recorder();
+    connect(channel, "replica-a", replica);
+
+    SyncHub.Propagation p = hub.publish(ruleDelta("rvk_3"), Duration.ZERO);
+
+    assertEquals(List.of("replica-a"), p.unacked());
+    assertEquals("rvk_3", nextDelta(replica).getDelta().getAddedRules(0).getRuleId());
   }
 }

@@ -1,0 +1,137 @@
+package io.perishable.controlplane.tokens;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import javax.annotation.concurrent.GuardedBy;
+
+/**
+ * The token index in this process's memory. Nothing survives a restart: after one, tokens
+ * minted earlier are unknown here (they still verify at the replicas until they expire).
+ *
+ * <p>One lock guards everything: the control plane's token API is not a hot path (Issue signs,
+ * Revoke waits for replicas), and a lock keeps the three views consistent.
+ */
+public final class InMemoryTokenIndex implements TokenIndex {
+  private static final Comparator<TokenIndex.Cursor> ORDER =
+      Comparator.comparingLong(TokenIndex.Cursor::issuedAtMs)
+          .thenComparing(TokenIndex.Cursor::tokenId);
+
+  @GuardedBy("this")
+  private final Map<String, IndexedToken> byId = new HashMap<>();
+
+  @GuardedBy("this")
+  private final NavigableMap<TokenIndex.Cursor, IndexedToken> byIssue = new TreeMap<>(ORDER);
+
+  /** Parent id to its direct children's ids, in insertion (= issue) order. */
+  @GuardedBy("this")
+  private final Map<String, Set<String>> children = new HashMap<>();
+
+  @Override
+  public synchronized void add(IndexedToken token) {
+    if (byId.putIfAbsent(token.tokenId(), token) != null) {
+      throw new IllegalStateException("token id " + token.tokenId() + " indexed twice");
+    }
+    byIssue.put(cursorOf(token), token);
+    List<String> ancestors = token.claims().getAncestorIdsList();
+    if (!ancestors.isEmpty()) {
+      children.computeIfAbsent(ancestors.get(ancestors.size() - 1), k -> new LinkedHashSet<>())
+          .add(token.tokenId());
+    }
+  }
+
+  @Override
+  public synchronized Optional<IndexedToken> get(String tokenId) {
+    return Optional.ofNullable(byId.get(tokenId));
+  }
+
+  @Override
+  public synchronized List<IndexedToken> descendants(String tokenId) {
+    List<IndexedToken> out = new ArrayList<>();
+    Deque<String> queue = new ArrayDeque<>();
+    queue.add(tokenId);
+    while (!queue.isEmpty()) {
+      for (String child : children.getOrDefault(queue.poll(), Set.of())) {
+        IndexedToken token = byId.get(child);
+        if (token != null) {
+          out.add(token);
+          queue.add(child);
+        }
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void forEach(Consumer<IndexedToken> action) {
+    List<IndexedToken> all;
+    synchronized (this) {
+      all = new ArrayList<>(byId.values());
+    }
+    all.forEach(action);
+  }
+
+  @Override
+  public synchronized Page page(Optional<String> agentId, Optional<Cursor> cursor, int limit,
+      Predicate<IndexedToken> filter) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be at least 1");
+    }
+    NavigableMap<Cursor, IndexedToken> rest =
+        cursor.isPresent() ? byIssue.tailMap(cursor.get(), false) : byIssue;
+    List<IndexedToken> out = new ArrayList<>();
+    Iterator<IndexedToken> it = rest.values().iterator();
+    while (it.hasNext()) {
+      IndexedToken token = it.next();
+      if (agentId.isPresent() && !agentId.get().equals(token.claims().getAgentId())) {
+        continue;
+      }
+      if (!filter.test(token)) {
+        continue;
+      }
+      if (out.size() == limit) {
+        // There is at least one more: the page ends at the last token it holds.
+        return new Page(out, Optional.of(cursorOf(out.get(out.size() - 1))));
+      }
+      out.add(token);
+    }
+    return new Page(out, Optional.empty());
+  }
+
+  @Override
+  public synchronized int forgetExpiredBefore(long expiredBeforeMs) {
+    int forgotten = 0;
+    Iterator<IndexedToken> it = byId.values().iterator();
+    while (it.hasNext()) {
+      IndexedToken token = it.next();
+      if (token.claims().getExpiresAtMs() < expiredBeforeMs) {
+        it.remove();
+        byIssue.remove(cursorOf(token));
+        children.remove(token.tokenId());
+        forgotten++;
+      }
+    }
+    return forgotten;
+  }
+
+  @Override
+  public synchronized int size() {
+    return byId.size();
+  }
+
+  private static Cursor cursorOf(IndexedToken token) {
+    return new Cursor(token.claims().getIssuedAtMs(), token.tokenId());
+  }
+}

@@ -1,0 +1,54 @@
+package io.perishable.controlplane.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Parallel checking finds the same first bad line as checking on one thread. */
+class ChainScanTest {
+  @TempDir
+  Path dataDir;
+
+  private ChainScan.Bad scan(CheckpointKeys keys, List<String> lines, int threads)
+      throws Exception {
+    StringBuilder sb = new StringBuilder();
+    for (String l : lines) {
+      sb.append(l).append('\n');
+    }
+    ChainVerifier chain = new ChainVerifier(keys.publicKeys().values(), true);
+    try (ChainScan scan = new ChainScan(chain, threads)) {
+      return scan.scan(new ByteArrayInputStream(sb.toString().getBytes(StandardCharsets.UTF_8)));
+    }
+  }
+
+  @Test
+  void tamperPastSeveralChunks_sameAnswerOnOneAndFourThreads() throws Exception {
+    FakeClock clock = new FakeClock();
+    CheckpointKeys keys = CheckpointKeys.open(dataDir, clock);
+    Path logDir = dataDir.resolve("audit");
+    try (FileAuditLog log = AuditFixtures.open(AuditFixtures.config(logDir)
+        .withCheckpoints(1000, java.time.Duration.ofDays(1)), keys, clock)) {
+      AuditFixtures.appendEvents(log, 1, 20_000);
+    }
+    List<String> lines = AuditFixtures.lines(AuditFixtures.onlySegment(logDir));
+    assertNull(scan(keys, lines, 1));
+    assertNull(scan(keys, lines, 4));
+
+    List<String> tampered = new ArrayList<>(lines);
+    int at = 8192 * 2 + 3; // inside the third chunk
+    tampered.set(at, AuditFixtures.flipBitInValue(tampered.get(at), "agent_id"));
+    tampered.remove(at - 100); // an earlier problem: must be the one reported
+    ChainScan.Bad one = scan(keys, tampered, 1);
+    ChainScan.Bad four = scan(keys, tampered, 4);
+    assertEquals(one, four);
+    assertEquals(at - 100 + 1, one.lineNo());
+    assertEquals("seq gap: expected " + (at - 99) + " got " + (at - 98), one.reason());
+  }
+}

@@ -1,0 +1,463 @@
+package io.perishable.controlplane.audit;
+
+import static io.perishable.controlplane.audit.AuditFixtures.appendEvents;
+import static io.perishable.controlplane.audit.AuditFixtures.config;
+import static io.perishable.controlplane.audit.AuditFixtures.event;
+import static io.perishable.controlplane.audit.AuditFixtures.lines;
+import static io.perishable.controlplane.audit.AuditFixtures.onlySegment;
+import static io.perishable.controlplane.audit.AuditFixtures.open;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FileAuditLogTest {
+  @TempDir
+  Path dataDir;
+
+  private Path logDir;
+  private CheckpointKeys keys;
+  private final FakeClock clock = new FakeClock();
+
+  @BeforeEach
+  void setUp() {
+    logDir = dataDir.resolve("audit");
+    keys = CheckpointKeys.open(dataDir, clock);
+  }
+
+  private List<AuditRecord> readAll(AuditLog log, long from) {
+    List<AuditRecord> out = new ArrayList<>();
+    try (AuditLog.Reader r = log.readFrom(from)) {
+      r.forEachRemaining(out::add);
+    }
+    return out;
+  }
+
+  private AuditVerifier.Report verifyLog() throws IOException {
+    return AuditVerifier.trusting(keys.publicKeys().values()).verifyLog(logDir);
+  }
+
+  /** A force hook that counts, remembers how far it forced, and can hold the first force. */
+  private static final class GatedForce implements FileAuditLog.ForceHook {
+    final AtomicInteger forces = new AtomicInteger();
+    final AtomicLong forcedThrough = new AtomicLong();
+    final CountDownLatch firstEntered = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+
+    @Override
+    public void force(java.nio.channels.FileChannel channel, long throughSeq) throws IOException {
+      if (forces.incrementAndGet() == 1) {
+        firstEntered.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          throw new IOException(e);
+        }
+      }
+      channel.force(false);
+      forcedThrough.set(throughSeq);
+    }
+  }
+
+  @Test
+  void append_assignsSeqTimeAndChainsHashes() {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      AuditRecord first = log.append(event(1)).join();
+      clock.advance(Duration.ofMillis(5));
+      AuditRecord second = log.append(event(2)).join();
+
+      assertEquals(1, first.seq());
+      assertEquals(ChainHash.GENESIS, first.prevHash());
+      assertEquals(FakeClock.START_MS, first.timeMs());
+      assertEquals(2, second.seq());
+      assertEquals(first.hash(), second.prevHash());
+      assertEquals(FakeClock.START_MS + 5, second.timeMs());
+      assertEquals(new AuditLog.Head(2, second.hash()), log.head());
+      assertEquals(List.of(first, second), readAll(log, 1));
+    }
+  }
+
+  @Test
+  void append_checkpointType_refused() {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      assertThrows(IllegalArgumentException.class,
+          () -> log.append(AuditRecord.builder(AuditEventType.CHECKPOINT)));
+    }
+  }
+
+  @Test
+  void reopen_recoversHeadAndContinuesTheChain() throws IOException {
+    AuditRecord last;
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      last = appendEvents(log, 1, 10).get(9);
+    }
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      // close() wrote a checkpoint of seq 10 as seq 11
+      assertEquals(11, log.head().seq());
+      assertEquals(11, log.recovery().records());
+      AuditRecord next = log.append(event(11)).join();
+      assertEquals(12, next.seq());
+      List<AuditRecord> all = readAll(log, 1);
+      assertEquals(last, all.get(9));
+      assertEquals(AuditEventType.CHECKPOINT, all.get(10).type());
+      assertEquals(all.get(10).hash(), next.prevHash());
+    }
+    assertTrue(verifyLog().ok(), verifyLog().toString());
+  }
+
+  @Test
+  void readFrom_startsAtTheSeq_andStopsAtTheHeadOfThatMoment() {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, 5);
+      try (AuditLog.Reader reader = log.readFrom(3)) {
+        log.append(event(6)).join(); // after the reader was made: not in it
+        List<Long> seqs = new ArrayList<>();
+        reader.forEachRemaining(r -> seqs.add(r.seq()));
+        assertEquals(List.of(3L, 4L, 5L), seqs);
+      }
+      assertEquals(0, readAll(log, 7).size());
+    }
+  }
+
+  @Test
+  void groupCommit_futuresCompleteOnlyAfterTheirBatchIsForced_oneForcePerBatch()
+      throws Exception {
+    GatedForce gate = new GatedForce();
+    int threads = 8;
+    int perThread = 500;
+    try (FileAuditLog log = FileAuditLog.open(config(logDir), keys, clock, gate)) {
+      CompletableFuture<AuditRecord> first = log.append(event(0));
+      gate.firstEntered.await(); // the writer now holds batch 1 in force()
+
+      ConcurrentLinkedQueue<CompletableFuture<AuditRecord>> futures =
+          new ConcurrentLinkedQueue<>();
+      ConcurrentLinkedQueue<String> early = new ConcurrentLinkedQueue<>();
+      ExecutorService pool = Executors.newFixedThreadPool(threads);
+      List<Future<?>> submitted = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int base = t * perThread;
+        submitted.add(pool.submit(() -> {
+          for (int i = 1; i <= perThread; i++) {
+            CompletableFuture<AuditRecord> f = log.append(event(base + i));
+            f.thenAccept(r -> {
+              if (r.seq() > gate.forcedThrough.get()) {
+                early.add("seq " + r.seq() + " completed before it was forced");
+              }
+            });
+            futures.add(f);
+          }
+        }));
+      }
+      for (Future<?> s : submitted) {
+        s.get();
+      }
+      pool.shutdown();
+      // Everyone is queued behind the held force: nothing may have completed.
+      assertFalse(first.isDone());
+      assertTrue(futures.stream().noneMatch(CompletableFuture::isDone));
+
+      gate.release.countDown();
+      Set<Long> seqs = new HashSet<>();
+      seqs.add(first.join().seq());
+      for (CompletableFuture<AuditRecord> f : futures) {
+        seqs.add(f.join().seq());
+      }
+      assertEquals(threads * perThread + 1, seqs.size());
+      assertTrue(early.isEmpty(), early.toString());
+      // batch 1 (one record), then the 4000 queued ones: at most ceil(4000 / 8192) more forces
+      assertEquals(2, gate.forces.get());
+    }
+    assertTrue(verifyLog().ok(), verifyLog().toString());
+  }
+
+  @Test
+  void queueFull_producerWaitsItsTimeout_thenTheAppendFailsWithAuditLogFull()
+      throws Exception {
+    GatedForce gate = new GatedForce();
+    FileAuditLogConfig small = config(logDir).withQueue(2, Duration.ofMillis(1));
+    try (FileAuditLog log = FileAuditLog.open(small, keys, clock, gate)) {
+      CompletableFuture<AuditRecord> inForce = log.append(event(1));
+      gate.firstEntered.await();
+      CompletableFuture<AuditRecord> queued1 = log.append(event(2));
+      CompletableFuture<AuditRecord> queued2 = log.append(event(3));
+
+      CompletableFuture<AuditRecord> refused = log.append(event(4));
+
+      CompletionException e = assertThrows(CompletionException.class, refused::join);
+      assertInstanceOf(AuditLogFullException.class, e.getCause());
+      assertTrue(e.getCause().getMessage().contains("was not appended"));
+      gate.release.countDown();
+      assertEquals(List.of(1L, 2L, 3L),
+          List.of(inForce.join().seq(), queued1.join().seq(), queued2.join().seq()));
+      assertEquals(3, log.head().seq()); // the refused record is nowhere
+    }
+  }
+
+  @Test
+  void checkpoint_everyNRecords() {
+    try (FileAuditLog log = open(config(logDir).withCheckpoints(5, Duration.ofDays(1)), keys,
+        clock)) {
+      for (int i = 1; i <= 12; i++) {
+        log.append(event(i)).join();
+      }
+      List<AuditRecord> all = readAll(log, 1);
+      List<Long> checkpointSeqs = new ArrayList<>();
+      for (AuditRecord r : all) {
+        if (r.type() == AuditEventType.CHECKPOINT) {
+          checkpointSeqs.add(r.seq());
+          assertEquals(r.seq() - 1, r.checkpointSeq());
+          assertEquals(r.prevHash(), r.checkpointHash());
+          assertEquals(keys.currentKeyId(), r.keyId());
+        }
+      }
+      assertEquals(List.of(6L, 12L), checkpointSeqs);
+      assertEquals(14, log.head().seq());
+    }
+  }
+
+  @Test
+  void checkpoint_afterTheIntervalPasses_withRecordsUncovered() {
+    try (FileAuditLog log = open(config(logDir).withCheckpoints(1000, Duration.ofMinutes(1)),
+        keys, clock)) {
+      appendEvents(log, 1, 3);
+      assertTrue(readAll(log, 1).stream().noneMatch(r -> r.type() == AuditEventType.CHECKPOINT));
+
+      clock.advance(Duration.ofSeconds(61));
+      log.append(event(4)).join(); // the writer notices the interval at the latest now
+
+      assertTrue(readAll(log, 1).stream().anyMatch(r -> r.type() == AuditEventType.CHECKPOINT
+          && r.checkpointSeq() >= 3), readAll(log, 1).toString());
+    }
+  }
+
+  @Test
+  void checkpoint_onRequest_andOnClose() throws IOException {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, 2);
+      AuditRecord cp = log.checkpoint().join();
+      assertEquals(3, cp.seq());
+      assertEquals(2, cp.checkpointSeq());
+      log.append(event(3)).join();
+    }
+    AuditVerifier.Report report = verifyLog();
+    assertTrue(report.ok(), report.toString());
+    assertEquals(5, report.lastSeq());
+    assertEquals(5, report.lastCheckpointSeq());
+    assertEquals(0, report.unsignedTail());
+  }
+
+  @Test
+  void close_thenAppend_failsUnavailable() {
+    FileAuditLog log = open(config(logDir), keys, clock);
+    log.close();
+    CompletionException e = assertThrows(CompletionException.class,
+        () -> log.append(event(1)).join());
+    assertInstanceOf(AuditLogUnavailableException.class, e.getCause());
+  }
+
+  @Test
+  void ioErrorOnForce_failsTheBatch_andStopsTheLog() {
+    AtomicInteger calls = new AtomicInteger();
+    FileAuditLog.ForceHook failingSecond = (channel, seq) -> {
+      if (calls.incrementAndGet() == 2) {
+        throw new IOException("disk on fire");
+      }
+    };
+    try (FileAuditLog log = FileAuditLog.open(config(logDir), keys, clock, failingSecond)) {
+      log.append(event(1)).join();
+      CompletionException e = assertThrows(CompletionException.class,
+          () -> log.append(event(2)).join());
+      assertInstanceOf(AuditLogUnavailableException.class, e.getCause());
+      assertTrue(e.getCause().getMessage().contains("disk on fire"), e.getCause().getMessage());
+      assertThrows(CompletionException.class, () -> log.append(event(3)).join());
+      assertEquals(1, log.head().seq());
+    }
+  }
+
+  @Test
+  void secondOpenOfTheSameDirectory_refused() {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> open(config(logDir), keys, clock));
+      assertTrue(e.getMessage().contains("in use"), e.getMessage());
+      assertEquals(1, log.append(event(1)).join().seq()); // the first one is unaffected
+    }
+  }
+
+  @Test
+  void segments_rollAtTheConfiguredSize_andReopenAcrossThem() throws IOException {
+    FileAuditLogConfig smallSegments = config(logDir).withSegmentBytes(4096)
+        .withCheckpoints(50, Duration.ofDays(1));
+    try (FileAuditLog log = open(smallSegments, keys, clock)) {
+      for (int i = 1; i <= 120; i++) {
+        log.append(event(i)).join();
+      }
+    }
+    List<Segments.Segment> segments = Segments.list(logDir);
+    assertTrue(segments.size() > 3, segments.toString());
+    assertEquals(1, segments.get(0).firstSeq());
+    try (FileAuditLog log = open(smallSegments, keys, clock)) {
+      long head = log.head().seq();
+      assertEquals(head, readAll(log, 1).size());
+      assertEquals(head - 99, readAll(log, 100).size());
+      assertEquals(head + 1, log.append(event(121)).join().seq());
+    }
+    AuditVerifier.Report report = verifyLog();
+    assertTrue(report.ok(), report.toString());
+  }
+
+  @Test
+  void tornFinalRecord_reopenRefuses_namingTheFirstBadSeq() throws IOException {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, 10); // close() adds checkpoint 11
+    }
+    Path segment = onlySegment(logDir);
+    byte[] bytes = Files.readAllBytes(segment);
+    int lastLineStart = lastLineStart(bytes);
+    // a crash in the middle of writing seq 11
+    Files.write(segment, java.util.Arrays.copyOf(bytes, lastLineStart + 40));
+
+    AuditLogCorruptedException e = assertThrows(AuditLogCorruptedException.class,
+        () -> open(config(logDir), keys, clock));
+    assertEquals(11, e.firstBadSeq());
+    assertEquals("truncated record", e.reason());
+    assertEquals(11, e.line());
+    assertTrue(e.getMessage().contains("quarantineDamagedTail"), e.getMessage());
+  }
+
+  @Test
+  void tornFinalRecord_quarantine_movesTheTailAside_andContinues() throws IOException {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, 10);
+    }
+    Path segment = onlySegment(logDir);
+    byte[] bytes = Files.readAllBytes(segment);
+    int lastLineStart = lastLineStart(bytes);
+    Files.write(segment, java.util.Arrays.copyOf(bytes, lastLineStart + 40));
+
+    try (FileAuditLog log = open(config(logDir).withQuarantineDamagedTail(true), keys, clock)) {
+      FileAuditLog.Quarantine q = log.recovery().quarantined().orElseThrow();
+      assertEquals(11, q.firstBadSeq());
+      assertEquals("truncated record", q.reason());
+      assertEquals(40, q.bytesMoved());
+      assertEquals(1, q.sideFiles().size());
+      assertTrue(q.sideFiles().get(0).getFileName().toString()
+          .startsWith(segment.getFileName() + ".damaged-"));
+      assertEquals(new String(bytes, lastLineStart, 40, StandardCharsets.UTF_8),
+          Files.readString(q.sideFiles().get(0), StandardCharsets.UTF_8));
+      assertEquals(10, log.head().seq());
+      assertEquals(11, log.append(event(11)).join().seq());
+    }
+    AuditVerifier.Report report = verifyLog();
+    assertTrue(report.ok(), report.toString());
+  }
+
+  @Test
+  void garbageAfterACrash_reopenRefuses_notJson() throws IOException {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, 4); // + checkpoint 5
+    }
+    Files.write(onlySegment(logDir), new byte[64], StandardOpenOption.APPEND);
+
+    AuditLogCorruptedException e = assertThrows(AuditLogCorruptedException.class,
+        () -> open(config(logDir), keys, clock));
+    assertEquals(6, e.firstBadSeq());
+    assertEquals("truncated record", e.reason()); // zeros, and no newline after them
+  }
+
+  @Test
+  void editedRecordInTheMiddle_reopenRefuses_hashMismatchAtThatSeq() throws IOException {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, 10);
+    }
+    Path segment = onlySegment(logDir);
+    List<String> lines = lines(segment);
+    lines.set(5, AuditFixtures.flipBitInValue(lines.get(5), "agent_id"));
+    AuditFixtures.writeLines(segment, lines);
+
+    AuditLogCorruptedException e = assertThrows(AuditLogCorruptedException.class,
+        () -> open(config(logDir), keys, clock));
+    assertEquals(6, e.firstBadSeq());
+    assertEquals("hash mismatch", e.reason());
+    assertEquals(6, e.line());
+  }
+
+  @Test
+  void checkpointKeyLost_reopenRefuses_untrustedCheckpoint() throws IOException {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, 3);
+    }
+    CheckpointKeys otherKeys = CheckpointKeys.open(dataDir.resolve("other"), clock);
+    AuditLogCorruptedException e = assertThrows(AuditLogCorruptedException.class,
+        () -> open(config(logDir), otherKeys, clock));
+    assertEquals(4, e.firstBadSeq());
+    assertTrue(e.reason().startsWith("bad checkpoint signature"), e.reason());
+  }
+
+  @Test
+  void checkpointKeys_ownerOnly_andStable() throws IOException {
+    Path file = keys.directory().resolve("checkpoint-" + keys.currentKeyId() + ".key");
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(file)));
+    assertEquals(keys.currentKeyId(), CheckpointKeys.open(dataDir, clock).currentKeyId());
+    Files.setPosixFilePermissions(file,
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> CheckpointKeys.open(dataDir, clock));
+    assertTrue(e.getMessage().contains("owner only"), e.getMessage());
+  }
+
+  @Test
+  void exporter_runsOnToTheCoveringCheckpoint() throws IOException {
+    try (FileAuditLog log = open(config(logDir).withCheckpoints(5, Duration.ofDays(1)), keys,
+        clock)) {
+      for (int i = 1; i <= 8; i++) {
+        log.append(event(i)).join(); // checkpoint at 6
+      }
+      AuditExporter exporter = new AuditExporter(log);
+      Path inside = dataDir.resolve("range.jsonl");
+      assertEquals(new AuditExporter.Summary(4, 3, 6), exporter.export(3, 4, inside));
+      Path toHead = dataDir.resolve("all.jsonl");
+      // 9 is not covered yet: the exporter asks for a checkpoint (seq 10)
+      assertEquals(new AuditExporter.Summary(10, 1, 10),
+          exporter.export(1, Long.MAX_VALUE, toHead));
+
+      AuditVerifier strict = AuditVerifier.trusting(keys.publicKeys().values());
+      assertTrue(strict.verifyExport(inside).ok(), strict.verifyExport(inside).toString());
+      assertTrue(strict.verifyExport(toHead).ok(), strict.verifyExport(toHead).toString());
+      assertEquals(lines(toHead), lines(onlySegment(logDir)).subList(0, 10));
+    }
+  }
+
+  private static int lastLineStart(byte[] bytes) {
+    int i = bytes.length - 2; // skip the final newline
+    while (i >= 0 && bytes[i] != '\n') {
+      i--;
+    }
+    return i + 1;
+  }
+}

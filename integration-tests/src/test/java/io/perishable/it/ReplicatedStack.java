@@ -1,0 +1,288 @@
+package io.perishable.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import io.perishable.authz.AuthzServer;
+import io.perishable.authz.config.AuthzConfig;
+import io.perishable.authz.decision.DecisionListener;
+import io.perishable.cli.config.ConfigFile;
+import io.perishable.cli.stack.EnvoyBinary;
+import io.perishable.cli.stack.EnvoyConfig;
+import io.perishable.cli.stack.EnvoyProcess;
+import io.perishable.cli.stack.LoopbackPorts;
+import io.perishable.controlplane.ControlPlaneServer;
+import io.perishable.controlplane.issuer.IssuerAuthenticator;
+import io.perishable.fakellm.FakeLlmUpstream;
+import io.perishable.proto.v1.TokenServiceGrpc;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One control plane, one fake LLM, and N authz-service replicas each behind its own real Envoy
+ * (N Envoy + authz pairs sharing the control plane), all on loopback. Replica {@code i} is
+ * reached through Envoy {@code i}, so a request through pair {@code i} is decided by replica
+ * {@code i} and nobody else. Replicas can be stopped and restarted on their port.
+ */
+final class ReplicatedStack implements AutoCloseable {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String ISSUER_SECRET = "pis_revocation-it-0123456789abcdef";
+  private static final String OPENAI_KEY = "sk-fake-openai-revocation-it";
+
+  private final Path data;
+  private final FakeLlmUpstream fakeLlm;
+  private final ControlPlaneServer controlPlane;
+  private final ManagedChannel controlPlaneChannel;
+  private final AuthzConfig authzBase;
+  private final List<Pair> pairs = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1).build();
+
+  /** One Envoy and the replica behind it. */
+  private static final class Pair {
+    final String replicaId;
+    final int authzPort;
+    AuthzServer authz;
+    EnvoyProcess envoy;
+    int envoyPort;
+
+    Pair(String replicaId, int authzPort) {
+      this.replicaId = replicaId;
+      this.authzPort = authzPort;
+    }
+  }
+
+  ReplicatedStack(int replicas) throws IOException {
+    // Under target/, so the secret scan after the suite reads these Envoy logs too.
+    Path root = Path.of("target", "it-data");
+    Files.createDirectories(root);
+    data = Files.createTempDirectory(root, "revocation-").toAbsolutePath();
+    Files.writeString(data.resolve("openai.key"), OPENAI_KEY + "\n", StandardCharsets.UTF_8);
+    FakeLlmUpstream llm = FakeLlmUpstream.start(0, OPENAI_KEY, null);
+    ControlPlaneServer cp = null;
+    try {
+      int cpPort = LoopbackPorts.freePort();
+      ConfigFile config = ConfigFile.parse(yaml(cpPort), data);
+      cp = ControlPlaneServer.start(config.controlPlane(), Clock.systemUTC());
+      authzBase = config.authz();
+      fakeLlm = llm;
+      controlPlane = cp;
+      controlPlaneChannel = NettyChannelBuilder.forTarget("127.0.0.1:" + cp.port())
+          .usePlaintext().build();
+      for (int i = 0; i < replicas; i++) {
+        Pair pair = new Pair("replica-" + i, LoopbackPorts.freePort());
+        pairs.add(pair);
+        startReplica(i);
+        startEnvoy(pair);
+      }
+    } catch (IOException | RuntimeException e) {
+      close(llm, cp);
+      throw e;
+    }
+  }
+
+  private static String yaml(int cpPort) {
+    return String.join("\n",
+        "control_plane:",
+        "  port: " + cpPort,
+        "  data_dir: control-plane",
+        "  default_ttl: 15m",
+        "  max_ttl: 1h",
+        "  default_upstream: openai",
+        "  heartbeat_interval: 200ms",
+        "  max_delegation_depth: 4",
+        "  issuers:",
+        "    - id: revocation-it",
+        "      secret_sha256: "
+            + HexFormat.of().formatHex(IssuerAuthenticator.sha256(ISSUER_SECRET)),
+        "authz:",
+        "  control_plane: 127.0.0.1:" + cpPort,
+        "  replica_id: replica-0",
+        "  clock_skew: 5s",
+        "  max_staleness: 1m",
+        "scopes:",
+        "  llm:complete:",
+        "    methods: [POST]",
+        "    paths: [/v1/chat/completions]",
+        "  llm:embed:",
+        "    methods: [POST]",
+        "    paths: [/v1/embeddings]",
+        "upstreams:",
+        "  openai:",
+        "    provider: openai",
+        "    api_key_file: openai.key",
+        "");
+  }
+
+  /** Starts (or restarts) replica {@code i} on its port and waits for its first snapshot. */
+  void startReplica(int i) {
+    Pair pair = pairs.get(i);
+    AuthzConfig b = authzBase;
+    AuthzConfig config = new AuthzConfig(b.host(), pair.authzPort, b.controlPlane(),
+        pair.replicaId, b.clockSkew(), b.maxStaleness(), b.maxBodyBytes(), b.maxJsonDepth(),
+        b.tokenCacheSize(), b.scopes(), b.upstreams());
+    // The port was just released by a stopped replica: binding may need a moment.
+    RuntimeException last = null;
+    Instant deadline = Instant.now().plusSeconds(20);
+    while (pair.authz == null && Instant.now().isBefore(deadline)) {
+      try {
+        pair.authz = AuthzServer.start(config, Clock.systemUTC(), name -> null,
+            (request, decision, nanos) -> { });
+      } catch (UncheckedIOException e) {
+        last = e;
+        Thread.onSpinWait();
+      }
+    }
+    if (pair.authz == null) {
+      throw new IllegalStateException("replica " + pair.replicaId + " could not bind", last);
+    }
+    AuthzServer started = pair.authz;
+    await("replica " + pair.replicaId + " synced", Duration.ofSeconds(20), started::ready);
+  }
+
+  /** Stops replica {@code i}; its Envoy stays up (and answers 503 until it is back). */
+  void stopReplica(int i) {
+    Pair pair = pairs.get(i);
+    pair.authz.close();
+    pair.authz = null;
+    await("control plane forgot " + pair.replicaId, Duration.ofSeconds(20),
+        () -> controlPlane.syncHub().replicas().stream()
+            .noneMatch(r -> r.replicaId().equals(pair.replicaId)));
+  }
+
+  private void startEnvoy(Pair pair) throws IOException {
+    pair.envoyPort = LoopbackPorts.freePort();
+    int adminPort = LoopbackPorts.freePort();
+    Path config = data.resolve("envoy-" + pair.replicaId + ".yaml");
+    EnvoyConfig.load(EnvoyBinary.repoRoot().resolve("envoy/dev.yaml"))
+        .withAdminPort(adminPort)
+        .withListenerPort("llm_ingress", pair.envoyPort)
+        .withClusterEndpoint("perishable_authz", "127.0.0.1", pair.authzPort)
+        .withClusterEndpoint("upstream_openai", "127.0.0.1", fakeLlm.port())
+        .withClusterEndpoint("upstream_anthropic", "127.0.0.1", fakeLlm.port())
+        .write(config);
+    pair.envoy = EnvoyProcess.start(EnvoyBinary.locate(EnvoyBinary.repoRoot()), config,
+        adminPort, data.resolve("envoy-" + pair.replicaId + ".log"));
+  }
+
+  int replicas() {
+    return pairs.size();
+  }
+
+  List<String> replicaIds() {
+    return pairs.stream().map(p -> p.replicaId).toList();
+  }
+
+  ControlPlaneServer controlPlane() {
+    return controlPlane;
+  }
+
+  /** TokenService; {@code issuerSecret} null sends no credentials. */
+  TokenServiceGrpc.TokenServiceBlockingStub tokens(String issuerSecret) {
+    TokenServiceGrpc.TokenServiceBlockingStub stub = TokenServiceGrpc
+        .newBlockingStub(controlPlaneChannel).withDeadlineAfter(20, TimeUnit.SECONDS);
+    if (issuerSecret == null) {
+      return stub;
+    }
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + issuerSecret);
+    return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  TokenServiceGrpc.TokenServiceBlockingStub operator() {
+    return tokens(ISSUER_SECRET);
+  }
+
+  /** A chat completion through pair {@code i}'s Envoy. */
+  HttpResponse<String> chat(int i, String token) {
+    String body = "{\"model\":\"gpt-4o-mini\",\"max_tokens\":16,"
+        + "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
+    HttpRequest request = HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + pairs.get(i).envoyPort + "/v1/chat/completions"))
+        .timeout(Duration.ofSeconds(30))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer " + token)
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static JsonNode json(String body) {
+    try {
+      return JSON.readTree(body);
+    } catch (IOException e) {
+      throw new AssertionError("not JSON: " + body, e);
+    }
+  }
+
+  /** Polls {@code condition} until it holds; fails after {@code timeout}. Never sleeps blind. */
+  static void await(String what, Duration timeout, BooleanSupplier condition) {
+    Instant deadline = Instant.now().plus(timeout);
+    while (!condition.getAsBoolean()) {
+      if (Instant.now().isAfter(deadline)) {
+        throw new AssertionError("timed out after " + timeout.toSeconds() + "s waiting for: "
+            + what);
+      }
+      Thread.onSpinWait();
+      try {
+        // A short park between polls keeps the loop from hogging a core; the condition, not
+        // the pause, decides when to go on.
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted waiting for: " + what);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Pair pair : pairs) {
+      if (pair.envoy != null) {
+        pair.envoy.close();
+      }
+      if (pair.authz != null) {
+        pair.authz.close();
+      }
+    }
+    if (controlPlaneChannel != null) {
+      controlPlaneChannel.shutdownNow();
+    }
+    close(fakeLlm, controlPlane);
+  }
+
+  private static void close(FakeLlmUpstream llm, ControlPlaneServer cp) {
+    if (cp != null) {
+      cp.close();
+    }
+    if (llm != null) {
+      llm.close();
+    }
+  }
+}
