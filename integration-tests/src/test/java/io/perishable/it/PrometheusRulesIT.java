@@ -22,8 +22,10 @@ class PrometheusRulesIT {
 
   @BeforeAll
   static void install() throws Exception {
-    promtool = run(RULES.getParent().getParent().resolve("tools/install-promtool.sh")
+    // The script prints progress on stderr (merged here) and the path as its last line.
+    String out = run(RULES.getParent().getParent().resolve("tools/install-promtool.sh")
         .toString()).strip();
+    promtool = out.substring(out.lastIndexOf('\n') + 1);
   }
 
   private static String run(String... command) throws IOException, InterruptedException {
