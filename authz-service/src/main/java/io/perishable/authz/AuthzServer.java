@@ -12,6 +12,9 @@ import io.perishable.authz.config.AuthzConfig;
 import io.perishable.authz.decision.DecisionEngine;
 import io.perishable.authz.decision.DecisionListener;
 import io.perishable.authz.envoy.AuthorizationEndpoint;
+import io.perishable.authz.metrics.AuthzMetrics;
+import io.perishable.authz.metrics.MetricsEndpoint;
+import io.perishable.authz.ratelimit.RateLimiter;
 import io.perishable.authz.revocation.RevocationSet;
 import io.perishable.authz.scope.ScopeCatalog;
 import io.perishable.authz.sync.SyncClient;
@@ -19,10 +22,12 @@ import io.perishable.authz.sync.SyncStatus;
 import io.perishable.authz.token.KeyRing;
 import io.perishable.authz.token.TokenVerifier;
 import io.perishable.authz.upstream.UpstreamCredentials;
+import io.perishable.authz.upstream.UpstreamKeyReloader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,9 +35,11 @@ import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
- * authz-service as one gRPC server: Envoy's Authorization service, {@code grpc.health.v1}
- * (NOT_SERVING until the first key snapshot arrives) and server reflection, plus the Sync
- * client that keeps keys and revocation rules current.
+ * authz-service as one process: Envoy's Authorization service, {@code grpc.health.v1}
+ * (NOT_SERVING until the first key snapshot arrives, and again while draining) and server
+ * reflection on the gRPC port; Prometheus metrics on {@code /metrics}; the Sync client that
+ * keeps keys and revocation rules current; and the reloader that picks up rotated provider
+ * keys.
  */
 public final class AuthzServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuthzServer.class.getName());
@@ -44,10 +51,14 @@ public final class AuthzServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final TokenVerifier verifier;
   private final RevocationSet revocations;
+  private final MetricsEndpoint metrics;
+  private final UpstreamKeyReloader keyReloader;
+  private final Duration shutdownGrace;
 
   private AuthzServer(Server server, SyncClient sync, ManagedChannel controlPlane,
       ScheduledExecutorService scheduler, HealthStatusManager health, TokenVerifier verifier,
-      RevocationSet revocations) {
+      RevocationSet revocations, MetricsEndpoint metrics, UpstreamKeyReloader keyReloader,
+      Duration shutdownGrace) {
     this.server = server;
     this.sync = sync;
     this.controlPlane = controlPlane;
@@ -55,13 +66,17 @@ public final class AuthzServer implements AutoCloseable {
     this.health = health;
     this.verifier = verifier;
     this.revocations = revocations;
+    this.metrics = metrics;
+    this.keyReloader = keyReloader;
+    this.shutdownGrace = shutdownGrace;
   }
 
   /**
-   * Loads upstream keys, binds the port, starts serving and connects to the control plane.
+   * Loads upstream keys, binds the ports, starts serving and connects to the control plane.
    *
    * @param environment where {@code api_key_env} keys are looked up (System::getenv in
    *     production)
+   * @param listener told of every decision besides the metrics (logs, reports)
    */
   public static AuthzServer start(AuthzConfig config, Clock clock,
       Function<String, String> environment, DecisionListener listener) {
@@ -73,7 +88,7 @@ public final class AuthzServer implements AutoCloseable {
     TokenVerifier verifier =
         new TokenVerifier(keys, clock, config.clockSkew(), config.tokenCacheSize());
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "authz-sync");
+      Thread t = new Thread(r, "authz-background");
       t.setDaemon(true);
       return t;
     });
@@ -89,35 +104,60 @@ public final class AuthzServer implements AutoCloseable {
     // Rules whose tokens have all expired are dead weight on the hot path.
     scheduler.scheduleAtFixedRate(() -> revocations.dropExpired(clock.millis()),
         1, 1, TimeUnit.MINUTES);
+
+    AuthzMetrics authzMetrics =
+        new AuthzMetrics(verifier, sync).revocationRules(revocations::size);
+    UpstreamKeyReloader keyReloader = new UpstreamKeyReloader(upstreams,
+        config.keyReloadInterval(), scheduler, authzMetrics::keysReloaded);
+    RateLimiter rateLimiter = new RateLimiter(System::nanoTime, config.tokenCacheSize());
     DecisionEngine engine = new DecisionEngine(verifier, revocations, scopes, upstreams,
-        new RequestBodyInspector(config.maxJsonDepth()), sync, config.maxStaleness());
+        new RequestBodyInspector(config.maxJsonDepth()), sync, config.maxStaleness(),
+        rateLimiter);
     Server server = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         // Check never blocks: deciding on the transport thread saves a hand-off per request.
         .directExecutor()
         // A Check carries the whole body plus headers (Envoy allows up to 60 KiB-96 KiB).
         .maxInboundMessageSize(config.maxBodyBytes() + 1024 * 1024)
-        .addService(new AuthorizationEndpoint(engine, listener))
+        .addService(new AuthorizationEndpoint(engine,
+            DecisionListener.all(authzMetrics, listener)))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
+    MetricsEndpoint metrics = null;
     try {
       server.start();
-    } catch (IOException e) {
+      if (config.metricsPort() >= 0) {
+        metrics = MetricsEndpoint.start(config.host(), config.metricsPort(),
+            authzMetrics.registry());
+      }
+    } catch (IOException | RuntimeException e) {
+      server.shutdownNow();
+      keyReloader.close();
       controlPlane.shutdownNow();
       scheduler.shutdownNow();
-      throw new UncheckedIOException(
-          "cannot listen on " + config.host() + ":" + config.port(), e);
+      if (e instanceof IOException io) {
+        throw new UncheckedIOException(
+            "cannot listen on " + config.host() + ":" + config.port(), io);
+      }
+      throw (RuntimeException) e;
     }
     sync.start();
+    MetricsEndpoint started = metrics;
     LOG.info(() -> "authz-service " + config.replicaId() + " listening on " + config.host() + ":"
-        + server.getPort() + ", control plane " + config.controlPlane());
+        + server.getPort() + (started == null ? "" : ", metrics on :" + started.port())
+        + ", control plane " + config.controlPlane());
     return new AuthzServer(server, sync, controlPlane, scheduler, health, verifier,
-        revocations);
+        revocations, metrics, keyReloader, config.shutdownGrace());
   }
 
   public int port() {
     return server.getPort();
+  }
+
+  /** Port of {@code /metrics}; -1 when metrics are off. */
+  public int metricsPort() {
+    return metrics == null ? -1 : metrics.port();
   }
 
   /** True once keys have arrived from the control plane. */
@@ -143,20 +183,28 @@ public final class AuthzServer implements AutoCloseable {
     server.awaitTermination();
   }
 
-  /** Stops accepting Checks, finishes in-flight ones (bounded), then disconnects. */
+  /**
+   * Drains: health turns NOT_SERVING (so load balancers stop sending), the port stops
+   * accepting, in-flight Checks finish within the shutdown grace, then everything stops.
+   */
   @Override
   public void close() {
     health.enterTerminalState();
     server.shutdown();
     try {
-      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+      if (!server.awaitTermination(shutdownGrace.toMillis(), TimeUnit.MILLISECONDS)) {
+        LOG.warning("in-flight Checks did not finish within the shutdown grace; cutting off");
         server.shutdownNow();
       }
     } catch (InterruptedException e) {
       server.shutdownNow();
       Thread.currentThread().interrupt();
     }
+    keyReloader.close();
     sync.close();
+    if (metrics != null) {
+      metrics.close();
+    }
     controlPlane.shutdownNow();
     scheduler.shutdownNow();
   }

@@ -36,6 +36,8 @@ public enum DenialReason {
   BODY_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
   BODY_ENCODED(415, "invalid_request_error", "invalid_request_error"),
   CONTENT_TYPE_UNSUPPORTED(415, "invalid_request_error", "invalid_request_error"),
+  // 429: the token's per-scope rate limit on this replica (Retry-After says when).
+  RATE_LIMITED(429, "requests", "rate_limit_error"),
   // 503: we cannot decide, so we refuse.
   /** No snapshot from the control plane yet: no keys, no revocations, nothing to decide by. */
   NOT_SYNCED(503, "server_error", "api_error"),

@@ -26,14 +26,26 @@ final class AuthzCommand implements Callable<Integer> {
   @Option(names = "--replica-id", description = "Override authz.replica_id.")
   String replicaId;
 
+  @Option(names = "--metrics-port",
+      description = "Override authz.metrics_port (0 = any free port, -1 = off).")
+  Integer metricsPort;
+
   @Override
   public Integer call() throws InterruptedException {
     AuthzConfig c = ConfigFile.load(config).authz();
-    c = new AuthzConfig(c.host(), port != null ? port : c.port(),
-        controlPlane != null ? controlPlane : c.controlPlane(),
-        replicaId != null ? replicaId : c.replicaId(), c.clockSkew(), c.maxStaleness(),
-        c.maxBodyBytes(), c.maxJsonDepth(), c.tokenCacheSize(), c.scopes(), c.upstreams())
-        .validate();
+    if (port != null) {
+      c = c.withPort(port);
+    }
+    if (controlPlane != null) {
+      c = c.withControlPlane(controlPlane);
+    }
+    if (replicaId != null) {
+      c = c.withReplicaId(replicaId);
+    }
+    if (metricsPort != null) {
+      c = c.withMetricsPort(metricsPort);
+    }
+    c.validate();
     AuthzServer server =
         AuthzServer.start(c, Clock.systemUTC(), System::getenv, new DecisionLog());
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "authz-shutdown"));

@@ -56,6 +56,8 @@ final class StackCommand implements Callable<Integer> {
         "  Envoy, the LLM endpoint      " + stack.envoyUrl(),
         "  control plane (gRPC)         " + stack.controlPlaneTarget(),
         "  authz-service (gRPC)         127.0.0.1:" + stack.authzPort(),
+        "  authz-service metrics        http://127.0.0.1:" + stack.authz().metricsPort()
+            + "/metrics",
         stack.usesFakeUpstream()
             ? "  fake LLM upstream            http://127.0.0.1:" + stack.fakeLlm().port()
                 + "  (no OPENAI_API_KEY/ANTHROPIC_API_KEY set)"

@@ -22,6 +22,9 @@ import java.util.Optional;
  * @param tokenCacheSize most verified tokens kept in memory
  * @param scopes the scope catalog
  * @param upstreams the providers tokens may be routed to
+ * @param metricsPort HTTP port of {@code /metrics} (0 = ephemeral, -1 = off)
+ * @param keyReloadInterval how often key files and Vault secrets are re-read
+ * @param shutdownGrace how long a stop waits for in-flight Checks before cutting them off
  */
 public record AuthzConfig(
     String host,
@@ -34,7 +37,10 @@ public record AuthzConfig(
     int maxJsonDepth,
     long tokenCacheSize,
     List<ScopeDefinition> scopes,
-    List<UpstreamConfig> upstreams) {
+    List<UpstreamConfig> upstreams,
+    int metricsPort,
+    Duration keyReloadInterval,
+    Duration shutdownGrace) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7401;
@@ -44,10 +50,46 @@ public record AuthzConfig(
   public static final int DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
   public static final int DEFAULT_MAX_JSON_DEPTH = 64;
   public static final long DEFAULT_TOKEN_CACHE_SIZE = 100_000;
+  public static final int DEFAULT_METRICS_PORT = 7411;
+  public static final Duration DEFAULT_KEY_RELOAD_INTERVAL = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
   public AuthzConfig {
     scopes = List.copyOf(scopes);
     upstreams = List.copyOf(upstreams);
+  }
+
+  /** Without the operational fields: metrics off, default reload interval and grace. */
+  public AuthzConfig(String host, int port, String controlPlane, String replicaId,
+      Duration clockSkew, Optional<Duration> maxStaleness, int maxBodyBytes, int maxJsonDepth,
+      long tokenCacheSize, List<ScopeDefinition> scopes, List<UpstreamConfig> upstreams) {
+    this(host, port, controlPlane, replicaId, clockSkew, maxStaleness, maxBodyBytes,
+        maxJsonDepth, tokenCacheSize, scopes, upstreams, -1, DEFAULT_KEY_RELOAD_INTERVAL,
+        DEFAULT_SHUTDOWN_GRACE);
+  }
+
+  public AuthzConfig withPort(int newPort) {
+    return new AuthzConfig(host, newPort, controlPlane, replicaId, clockSkew, maxStaleness,
+        maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
+        keyReloadInterval, shutdownGrace);
+  }
+
+  public AuthzConfig withControlPlane(String target) {
+    return new AuthzConfig(host, port, target, replicaId, clockSkew, maxStaleness,
+        maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
+        keyReloadInterval, shutdownGrace);
+  }
+
+  public AuthzConfig withReplicaId(String id) {
+    return new AuthzConfig(host, port, controlPlane, id, clockSkew, maxStaleness,
+        maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
+        keyReloadInterval, shutdownGrace);
+  }
+
+  public AuthzConfig withMetricsPort(int newMetricsPort) {
+    return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
+        maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, newMetricsPort,
+        keyReloadInterval, shutdownGrace);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -68,6 +110,12 @@ public record AuthzConfig(
     require(tokenCacheSize >= 1, "authz.token_cache_size", "must be at least 1");
     require(!scopes.isEmpty(), "scopes", "at least one scope must be defined");
     require(!upstreams.isEmpty(), "upstreams", "at least one upstream must be defined");
+    require(metricsPort >= -1 && metricsPort <= 65535, "authz.metrics_port",
+        "must be -1 (off), 0 (any) or a port, got " + metricsPort);
+    require(keyReloadInterval.toMillis() >= 100, "authz.key_reload_interval",
+        "must be at least 100ms");
+    require(!shutdownGrace.isNegative() && shutdownGrace.compareTo(Duration.ofMinutes(10)) <= 0,
+        "authz.shutdown_grace", "must lie between 0s and 10m");
     return this;
   }
 

@@ -4,7 +4,9 @@ import io.perishable.authz.DenialReason;
 import io.perishable.authz.body.BodyFacts;
 import io.perishable.authz.upstream.UpstreamCredentials.Upstream;
 import io.perishable.proto.v1.TokenClaims;
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 
 /** What to do with a request. */
@@ -40,7 +42,14 @@ public sealed interface Decision {
    * @param claims the token's claims when its signature verified (for logs and audit); null
    *     otherwise
    * @param anthropicStyle answer with Anthropic's error shape rather than OpenAI's
+   * @param retryAfter for 429s: when a retry can succeed ({@code Retry-After})
    */
-  record Deny(DenialReason reason, String message, TokenClaims claims, boolean anthropicStyle)
-      implements Decision {}
+  record Deny(DenialReason reason, String message, TokenClaims claims, boolean anthropicStyle,
+      Optional<Duration> retryAfter) implements Decision {
+
+    public Deny(DenialReason reason, String message, TokenClaims claims,
+        boolean anthropicStyle) {
+      this(reason, message, claims, anthropicStyle, Optional.empty());
+    }
+  }
 }

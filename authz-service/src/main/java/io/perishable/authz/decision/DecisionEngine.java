@@ -5,6 +5,8 @@ import io.perishable.authz.body.BodyFacts;
 import io.perishable.authz.body.BodyInspection;
 import io.perishable.authz.body.RequestBodyInspector;
 import io.perishable.authz.revocation.RevocationSet;
+import io.perishable.authz.ratelimit.RateLimiter;
+import io.perishable.authz.scope.RateLimit;
 import io.perishable.authz.scope.RequestPath;
 import io.perishable.authz.scope.RequestPathResult;
 import io.perishable.authz.scope.ScopeCatalog;
@@ -58,6 +60,7 @@ public final class DecisionEngine {
   private final RequestBodyInspector bodies;
   private final SyncStatus sync;
   private final Optional<Duration> maxStaleness;
+  private final RateLimiter rateLimiter;
 
   /**
    * @param revocations the rules pushed by the control plane, consulted for every verified
@@ -68,6 +71,16 @@ public final class DecisionEngine {
   public DecisionEngine(TokenVerifier tokens, RevocationSet revocations, ScopeCatalog scopes,
       UpstreamCredentials upstreams, RequestBodyInspector bodies, SyncStatus sync,
       Optional<Duration> maxStaleness) {
+    this(tokens, revocations, scopes, upstreams, bodies, sync, maxStaleness, null);
+  }
+
+  /**
+   * @param rateLimiter enforces each scope's {@code rate_limit} per token; null enforces none
+   */
+  public DecisionEngine(TokenVerifier tokens, RevocationSet revocations, ScopeCatalog scopes,
+      UpstreamCredentials upstreams, RequestBodyInspector bodies, SyncStatus sync,
+      Optional<Duration> maxStaleness, RateLimiter rateLimiter) {
+    this.rateLimiter = rateLimiter;
     this.tokens = tokens;
     this.revocations = revocations;
     this.scopes = scopes;
@@ -183,6 +196,18 @@ public final class DecisionEngine {
       return deny(DenialReason.UPSTREAM_UNAVAILABLE, "upstream '" + claims.getUpstream()
           + "' is not configured on this gateway", claims, anthropicStyle);
     }
+    // Last, so a request refused for any other reason does not spend a permit.
+    Optional<RateLimit> limit = scope.get().rateLimit();
+    if (rateLimiter != null && limit.isPresent()) {
+      Optional<Duration> wait =
+          rateLimiter.tryAcquire(claims.getTokenId(), scope.get().name(), limit.get());
+      if (wait.isPresent()) {
+        return new Decision.Deny(DenialReason.RATE_LIMITED, "rate limit of "
+            + limit.get().permits() + " requests per " + period(limit.get().per())
+            + " for scope " + scope.get().name() + " reached; retry after "
+            + retryAfterSeconds(wait.get()) + "s", claims, anthropicStyle, wait);
+      }
+    }
     return allow(claims, scope.get().name(), upstream.get(), facts);
   }
 
@@ -283,6 +308,17 @@ public final class DecisionEngine {
       remove = List.of("x-api-key");
     }
     return new Decision.Allow(claims, scope, upstream, facts, set, ifAbsent, remove);
+  }
+
+  private static String period(Duration d) {
+    long s = d.getSeconds();
+    return s == 1 ? "second" : s == 60 ? "minute" : s == 3600 ? "hour" : s == 86400 ? "day"
+        : s + "s";
+  }
+
+  /** Whole seconds, rounded up, at least 1: what Retry-After carries. */
+  public static long retryAfterSeconds(Duration wait) {
+    return Math.max(1, (wait.toMillis() + 999) / 1000);
   }
 
   private static DenialReason bodyReason(BodyInspection.Rejected rejected) {

@@ -11,4 +11,21 @@ public interface DecisionListener {
    * @param elapsedNanos time spent deciding
    */
   void decided(AuthzRequest request, Decision decision, long elapsedNanos);
+
+  /** Tells each listener in turn; one that throws does not keep the others from hearing. */
+  static DecisionListener all(DecisionListener... listeners) {
+    return (request, decision, elapsedNanos) -> {
+      RuntimeException first = null;
+      for (DecisionListener listener : listeners) {
+        try {
+          listener.decided(request, decision, elapsedNanos);
+        } catch (RuntimeException e) {
+          first = first == null ? e : first;
+        }
+      }
+      if (first != null) {
+        throw first;
+      }
+    };
+  }
 }

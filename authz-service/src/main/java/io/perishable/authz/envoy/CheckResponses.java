@@ -15,6 +15,7 @@ import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.perishable.authz.DenialReason;
 import io.perishable.authz.decision.Decision;
+import io.perishable.authz.decision.DecisionEngine;
 import io.perishable.proto.v1.TokenClaims;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -60,6 +61,15 @@ public final class CheckResponses {
         .addHeaders(header(REASON_HEADER, reason.code(),
             HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
         .setBody(errorBody(deny));
+    if (deny.retryAfter().isPresent()) {
+      // Retry-After for every HTTP client; retry-after-ms is what the OpenAI SDKs read first.
+      denied.addHeaders(header("retry-after",
+          Long.toString(DecisionEngine.retryAfterSeconds(deny.retryAfter().get())),
+          HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
+      denied.addHeaders(header("retry-after-ms",
+          Long.toString(Math.max(1, deny.retryAfter().get().toMillis())),
+          HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
+    }
     if (reason.httpStatus() == 401) {
       denied.addHeaders(header("www-authenticate",
           "Bearer realm=\"perishable\", error=\"invalid_token\", error_description=\""

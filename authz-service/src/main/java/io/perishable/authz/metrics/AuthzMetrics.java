@@ -6,6 +6,7 @@ import io.perishable.authz.decision.Decision;
 import io.perishable.authz.decision.DecisionListener;
 import io.perishable.authz.sync.SyncStatus;
 import io.perishable.authz.token.TokenVerifier;
+import io.perishable.authz.upstream.UpstreamCredentials;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -23,6 +24,7 @@ public final class AuthzMetrics implements DecisionListener {
   private final Counter decisions;
   private final Histogram checkDuration;
   private final Counter bodyBytes;
+  private final Counter keyReloads;
 
   /** Registers everything on a fresh registry (one per server, so tests can run several). */
   public AuthzMetrics(TokenVerifier verifier, SyncStatus sync) {
@@ -66,7 +68,28 @@ public final class AuthzMetrics implements DecisionListener {
         .help("1 once a key snapshot from the control plane has been applied, else 0")
         .callback(cb -> cb.call(sync.hasSnapshot() ? 1 : 0))
         .register(registry);
+    keyReloads = Counter.builder()
+        .name("perishable_authz_upstream_key_reloads_total")
+        .help("Provider key reloads by upstream and result (changed, failed)")
+        .labelNames("upstream", "result")
+        .register(registry);
     JvmMetrics.builder().register(registry);
+  }
+
+  /** Counts a reload that changed or failed keys (never the keys themselves). */
+  public void keysReloaded(UpstreamCredentials.Reload reload) {
+    reload.changed().forEach(u -> keyReloads.labelValues(u, "changed").inc());
+    reload.failed().forEach(u -> keyReloads.labelValues(u, "failed").inc());
+  }
+
+  /** Live revocation rules on this replica, read at scrape time. */
+  public AuthzMetrics revocationRules(java.util.function.LongSupplier rules) {
+    GaugeWithCallback.builder()
+        .name("perishable_authz_revocation_rules")
+        .help("Revocation rules this replica enforces")
+        .callback(cb -> cb.call(rules.getAsLong()))
+        .register(registry);
+    return this;
   }
 
   public PrometheusRegistry registry() {

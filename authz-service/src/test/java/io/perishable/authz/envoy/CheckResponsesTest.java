@@ -55,6 +55,16 @@ class CheckResponsesTest {
   }
 
   @Test
+  void denied_rateLimited_carriesRetryAfterInSecondsAndMillis() {
+    CheckResponse r = CheckResponses.denied(new Decision.Deny(DenialReason.RATE_LIMITED,
+        "slow down", null, false, java.util.Optional.of(java.time.Duration.ofMillis(2500))));
+
+    assertEquals(429, r.getDeniedResponse().getStatus().getCodeValue());
+    assertEquals("3", headers(r).get("retry-after"));
+    assertEquals("2500", headers(r).get("retry-after-ms"));
+  }
+
+  @Test
   void denied_messageWithQuotes_isEscapedJson() throws Exception {
     CheckResponse r = CheckResponses.denied(new Decision.Deny(
         DenialReason.BODY_NOT_JSON, "unexpected \"}\" \n at 3", null, false));

@@ -116,7 +116,7 @@ public final class ConfigFile {
   public AuthzConfig authz() {
     ConfigNode az = root.child("authz").allowOnly(Set.of("host", "port", "control_plane",
         "replica_id", "clock_skew", "max_staleness", "max_body_bytes", "max_json_depth",
-        "token_cache_size"));
+        "token_cache_size", "metrics_port", "key_reload_interval", "shutdown_grace"));
     List<ScopeDefinition> scopes = new ArrayList<>();
     for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
       ConfigNode scope = e.getValue();
@@ -181,7 +181,10 @@ public final class ConfigFile {
         az.child("token_cache_size").longValue(AuthzConfig.DEFAULT_TOKEN_CACHE_SIZE, 1,
             Long.MAX_VALUE),
         scopes,
-        upstreams);
+        upstreams,
+        az.child("metrics_port").integer(AuthzConfig.DEFAULT_METRICS_PORT, -1, 65535),
+        az.child("key_reload_interval").duration(AuthzConfig.DEFAULT_KEY_RELOAD_INTERVAL),
+        az.child("shutdown_grace").duration(AuthzConfig.DEFAULT_SHUTDOWN_GRACE));
   }
 
   private Optional<VaultKey> vaultKey(ConfigNode vault) {

@@ -130,6 +130,9 @@ public final class LocalStack implements AutoCloseable {
           "ISSUER_SECRET_SHA256",
           HexFormat.of().formatHex(IssuerAuthenticator.sha256(issuerSecret)),
           "REPLICA_ID", "stack-authz",
+          // authz metrics: ephemeral beside an ephemeral authz port, else authz port + 10.
+          "AUTHZ_METRICS_PORT", options.authzPort() == 0 ? "0"
+              : Integer.toString(options.authzPort() + 10),
           "UPSTREAMS", upstreams(options.environment()))));
       ConfigFile config = ConfigFile.load(configFile);
 
