@@ -144,6 +144,15 @@ class TokenCodecTest {
   }
 
   @Test
+  void tokenIds_neverStartWithADash() {
+    // About 1 in 32 raw base64url strings starts with '-' or '_'; 2,000 draws would see ~60.
+    for (int i = 0; i < 2_000; i++) {
+      char first = TokenIds.random().charAt(0);
+      assertTrue(Character.isLetterOrDigit(first), "id starts with " + first);
+    }
+  }
+
+  @Test
   void tokenIds_are22Base64UrlCharsAndDistinct() {
     String a = TokenIds.random();
     String b = TokenIds.random();
