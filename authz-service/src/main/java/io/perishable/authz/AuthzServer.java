@@ -23,11 +23,13 @@ import io.perishable.authz.token.KeyRing;
 import io.perishable.authz.token.TokenVerifier;
 import io.perishable.authz.upstream.UpstreamCredentials;
 import io.perishable.authz.upstream.UpstreamKeyReloader;
+import io.perishable.tls.ReloadingTls;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -94,8 +96,14 @@ public final class AuthzServer implements AutoCloseable {
     });
     HealthStatusManager health = new HealthStatusManager();
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
-    ManagedChannel controlPlane = NettyChannelBuilder.forTarget(config.controlPlane())
-        .usePlaintext()
+    Optional<ReloadingTls> serverTls =
+        config.tls().map(files -> ReloadingTls.watch(files, scheduler));
+    Optional<ReloadingTls> controlPlaneTls =
+        config.controlPlaneTls().map(files -> ReloadingTls.watch(files, scheduler));
+    ManagedChannel controlPlane = controlPlaneTls
+        .map(tls -> NettyChannelBuilder.forTarget(config.controlPlane(),
+            tls.channelCredentials()))
+        .orElseGet(() -> NettyChannelBuilder.forTarget(config.controlPlane()).usePlaintext())
         .build();
     SyncClient sync = new SyncClient(controlPlane, config.replicaId(), keys, revocations,
         verifier, System::nanoTime,
@@ -113,8 +121,10 @@ public final class AuthzServer implements AutoCloseable {
     DecisionEngine engine = new DecisionEngine(verifier, revocations, scopes, upstreams,
         new RequestBodyInspector(config.maxJsonDepth()), sync, config.maxStaleness(),
         rateLimiter);
-    Server server = NettyServerBuilder
-        .forAddress(new InetSocketAddress(config.host(), config.port()))
+    InetSocketAddress address = new InetSocketAddress(config.host(), config.port());
+    Server server = serverTls
+        .map(tls -> NettyServerBuilder.forAddress(address, tls.serverCredentials()))
+        .orElseGet(() -> NettyServerBuilder.forAddress(address))
         // Check never blocks: deciding on the transport thread saves a hand-off per request.
         .directExecutor()
         // A Check carries the whole body plus headers (Envoy allows up to 60 KiB-96 KiB).
@@ -145,7 +155,8 @@ public final class AuthzServer implements AutoCloseable {
     sync.start();
     MetricsEndpoint started = metrics;
     LOG.info(() -> "authz-service " + config.replicaId() + " listening on " + config.host() + ":"
-        + server.getPort() + (started == null ? "" : ", metrics on :" + started.port())
+        + server.getPort() + (serverTls.isPresent() ? " (mTLS)" : "")
+        + (started == null ? "" : ", metrics on :" + started.port())
         + ", control plane " + config.controlPlane());
     return new AuthzServer(server, sync, controlPlane, scheduler, health, verifier,
         revocations, metrics, keyReloader, config.shutdownGrace());

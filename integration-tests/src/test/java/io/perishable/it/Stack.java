@@ -37,6 +37,11 @@ final class Stack implements AutoCloseable {
   private final ManagedChannel controlPlane;
 
   Stack() {
+    this(options -> options);
+  }
+
+  /** A stack whose options a test adjusts (e.g. mTLS between Envoy and authz-service). */
+  Stack(java.util.function.UnaryOperator<LocalStack.Options> adjust) {
     Path data;
     try {
       // Under target/, so the secret scan after the suite reads Envoy's logs too.
@@ -46,9 +51,9 @@ final class Stack implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    stack = LocalStack.start(LocalStack.Options
+    stack = LocalStack.start(adjust.apply(LocalStack.Options
         .ephemeral(EnvoyBinary.repoRoot(), data, new DecisionLog())
-        .withAuthzClock(authzClock));
+        .withAuthzClock(authzClock)));
     controlPlane = NettyChannelBuilder.forTarget(stack.controlPlaneTarget()).usePlaintext()
         .build();
   }

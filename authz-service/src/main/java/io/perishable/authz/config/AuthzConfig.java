@@ -2,6 +2,7 @@ package io.perishable.authz.config;
 
 import io.perishable.authz.scope.ScopeDefinition;
 import io.perishable.authz.upstream.UpstreamConfig;
+import io.perishable.tls.TlsFiles;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -25,6 +26,8 @@ import java.util.Optional;
  * @param metricsPort HTTP port of {@code /metrics} (0 = ephemeral, -1 = off)
  * @param keyReloadInterval how often key files and Vault secrets are re-read
  * @param shutdownGrace how long a stop waits for in-flight Checks before cutting them off
+ * @param tls serve Check over mutual TLS (Envoy must present a certificate from the CA)
+ * @param controlPlaneTls reach the control plane's Sync stream over mutual TLS
  */
 public record AuthzConfig(
     String host,
@@ -40,7 +43,9 @@ public record AuthzConfig(
     List<UpstreamConfig> upstreams,
     int metricsPort,
     Duration keyReloadInterval,
-    Duration shutdownGrace) {
+    Duration shutdownGrace,
+    Optional<TlsFiles> tls,
+    Optional<TlsFiles> controlPlaneTls) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7401;
@@ -65,31 +70,48 @@ public record AuthzConfig(
       long tokenCacheSize, List<ScopeDefinition> scopes, List<UpstreamConfig> upstreams) {
     this(host, port, controlPlane, replicaId, clockSkew, maxStaleness, maxBodyBytes,
         maxJsonDepth, tokenCacheSize, scopes, upstreams, -1, DEFAULT_KEY_RELOAD_INTERVAL,
-        DEFAULT_SHUTDOWN_GRACE);
+        DEFAULT_SHUTDOWN_GRACE, Optional.empty(), Optional.empty());
+  }
+
+  /** Without TLS (plaintext gRPC on both hops). */
+  public AuthzConfig(String host, int port, String controlPlane, String replicaId,
+      Duration clockSkew, Optional<Duration> maxStaleness, int maxBodyBytes, int maxJsonDepth,
+      long tokenCacheSize, List<ScopeDefinition> scopes, List<UpstreamConfig> upstreams,
+      int metricsPort, Duration keyReloadInterval, Duration shutdownGrace) {
+    this(host, port, controlPlane, replicaId, clockSkew, maxStaleness, maxBodyBytes,
+        maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort, keyReloadInterval,
+        shutdownGrace, Optional.empty(), Optional.empty());
+  }
+
+  /** Serves Check over mutual TLS with {@code files}. */
+  public AuthzConfig withTls(TlsFiles files) {
+    return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
+        maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
+        keyReloadInterval, shutdownGrace, Optional.of(files), controlPlaneTls);
   }
 
   public AuthzConfig withPort(int newPort) {
     return new AuthzConfig(host, newPort, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls);
   }
 
   public AuthzConfig withControlPlane(String target) {
     return new AuthzConfig(host, port, target, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls);
   }
 
   public AuthzConfig withReplicaId(String id) {
     return new AuthzConfig(host, port, controlPlane, id, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls);
   }
 
   public AuthzConfig withMetricsPort(int newMetricsPort) {
     return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, newMetricsPort,
-        keyReloadInterval, shutdownGrace);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */

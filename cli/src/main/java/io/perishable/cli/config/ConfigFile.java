@@ -11,6 +11,7 @@ import io.perishable.authz.scope.ScopeDefinition;
 import io.perishable.authz.upstream.Provider;
 import io.perishable.authz.upstream.UpstreamConfig;
 import io.perishable.authz.upstream.VaultKey;
+import io.perishable.tls.TlsFiles;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.config.IssuerCredential;
 import java.io.IOException;
@@ -116,7 +117,8 @@ public final class ConfigFile {
   public AuthzConfig authz() {
     ConfigNode az = root.child("authz").allowOnly(Set.of("host", "port", "control_plane",
         "replica_id", "clock_skew", "max_staleness", "max_body_bytes", "max_json_depth",
-        "token_cache_size", "metrics_port", "key_reload_interval", "shutdown_grace"));
+        "token_cache_size", "metrics_port", "key_reload_interval", "shutdown_grace", "tls",
+        "control_plane_tls"));
     List<ScopeDefinition> scopes = new ArrayList<>();
     for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
       ConfigNode scope = e.getValue();
@@ -184,7 +186,26 @@ public final class ConfigFile {
         upstreams,
         az.child("metrics_port").integer(AuthzConfig.DEFAULT_METRICS_PORT, -1, 65535),
         az.child("key_reload_interval").duration(AuthzConfig.DEFAULT_KEY_RELOAD_INTERVAL),
-        az.child("shutdown_grace").duration(AuthzConfig.DEFAULT_SHUTDOWN_GRACE));
+        az.child("shutdown_grace").duration(AuthzConfig.DEFAULT_SHUTDOWN_GRACE),
+        tlsFiles(az.child("tls")),
+        tlsFiles(az.child("control_plane_tls")));
+  }
+
+  /** A mutual-TLS section: cert_file, key_file, ca_file (PEM), reload_interval. */
+  private Optional<TlsFiles> tlsFiles(ConfigNode tls) {
+    if (tls.isMissing()) {
+      return Optional.empty();
+    }
+    tls.allowOnly(Set.of("cert_file", "key_file", "ca_file", "reload_interval"));
+    try {
+      return Optional.of(new TlsFiles(
+          baseDir.resolve(tls.child("cert_file").requiredString()).normalize(),
+          baseDir.resolve(tls.child("key_file").requiredString()).normalize(),
+          baseDir.resolve(tls.child("ca_file").requiredString()).normalize(),
+          tls.child("reload_interval").duration(TlsFiles.DEFAULT_RELOAD_INTERVAL)));
+    } catch (IllegalArgumentException e) {
+      throw tls.error(e.getMessage().replaceFirst("^tls\\.", ""));
+    }
   }
 
   private Optional<VaultKey> vaultKey(ConfigNode vault) {

@@ -139,6 +139,35 @@ public final class EnvoyConfig {
     return new EnvoyConfig(copy, origin);
   }
 
+  /**
+   * Returns a copy whose static cluster {@code clusterName} speaks mutual TLS: Envoy presents
+   * {@code certificateChain}/{@code privateKey}, verifies the server against {@code trustedCa}
+   * and requires {@code serverName} among its subject alternative names (also sent as SNI).
+   * HTTP/2 is negotiated by ALPN.
+   */
+  public EnvoyConfig withClusterTls(String clusterName, Path certificateChain, Path privateKey,
+      Path trustedCa, String serverName) {
+    ObjectNode copy = root.deepCopy();
+    ObjectNode cluster = find(copy, "clusters", clusterName);
+    ObjectNode socket = cluster.putObject("transport_socket");
+    socket.put("name", "envoy.transport_sockets.tls");
+    ObjectNode context = socket.putObject("typed_config");
+    context.put("@type",
+        "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext");
+    context.put("sni", serverName);
+    ObjectNode common = context.putObject("common_tls_context");
+    common.putArray("alpn_protocols").add("h2");
+    ObjectNode certificate = common.putArray("tls_certificates").addObject();
+    certificate.putObject("certificate_chain").put("filename", certificateChain.toString());
+    certificate.putObject("private_key").put("filename", privateKey.toString());
+    ObjectNode validation = common.putObject("validation_context");
+    validation.putObject("trusted_ca").put("filename", trustedCa.toString());
+    ObjectNode san = validation.putArray("match_typed_subject_alt_names").addObject();
+    san.put("san_type", "DNS");
+    san.putObject("matcher").put("exact", serverName);
+    return new EnvoyConfig(copy, origin);
+  }
+
   /** Writes the config as YAML, creating parent directories; overwrites {@code file}. */
   public void write(Path file) throws IOException {
     Path parent = file.toAbsolutePath().getParent();

@@ -1,11 +1,13 @@
 package io.perishable.cli.stack;
 
 import io.perishable.authz.AuthzServer;
+import io.perishable.authz.config.AuthzConfig;
 import io.perishable.authz.decision.DecisionListener;
 import io.perishable.cli.config.ConfigFile;
 import io.perishable.controlplane.ControlPlaneServer;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
 import io.perishable.fakellm.FakeLlmUpstream;
+import io.perishable.tls.TlsFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -22,6 +24,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The whole system on loopback: the control plane and authz-service (in this JVM) and a real
@@ -55,7 +58,24 @@ public final class LocalStack implements AutoCloseable {
       int fakeLlmPort,
       Clock controlPlaneClock,
       Clock authzClock,
-      DecisionListener decisionListener) {
+      DecisionListener decisionListener,
+      Optional<Mtls> authzMtls) {
+
+    /** Without mTLS between Envoy and authz-service. */
+    public Options(Path repoRoot, Path dataDir, Map<String, String> environment, int envoyPort,
+        int envoyAdminPort, int controlPlanePort, int authzPort, int fakeLlmPort,
+        Clock controlPlaneClock, Clock authzClock, DecisionListener decisionListener) {
+      this(repoRoot, dataDir, environment, envoyPort, envoyAdminPort, controlPlanePort,
+          authzPort, fakeLlmPort, controlPlaneClock, authzClock, decisionListener,
+          Optional.empty());
+    }
+
+    /** Envoy and authz-service talk mutual TLS with these credentials. */
+    public Options withAuthzMtls(Mtls mtls) {
+      return new Options(repoRoot, dataDir, environment, envoyPort, envoyAdminPort,
+          controlPlanePort, authzPort, fakeLlmPort, controlPlaneClock, authzClock,
+          decisionListener, Optional.of(mtls));
+    }
 
     /** Every port ephemeral, system clocks: what tests start from. */
     public static Options ephemeral(Path repoRoot, Path dataDir, DecisionListener listener) {
@@ -65,12 +85,18 @@ public final class LocalStack implements AutoCloseable {
 
     public Options withAuthzClock(Clock clock) {
       return new Options(repoRoot, dataDir, environment, envoyPort, envoyAdminPort,
-          controlPlanePort,
-          authzPort, fakeLlmPort, controlPlaneClock, clock, decisionListener);
+          controlPlanePort, authzPort, fakeLlmPort, controlPlaneClock, clock, decisionListener,
+          authzMtls);
     }
   }
 
   private final List<AutoCloseable> started;
+  /**
+   * Credentials for mutual TLS between Envoy (client) and authz-service (server); the server
+   * certificate must name {@code serverName}.
+   */
+  public record Mtls(TlsFiles authzServer, TlsFiles envoyClient, String serverName) {}
+
   /** Environment variables whose presence switches a provider from fake to real. */
   public static final String OPENAI_KEY_ENV = "OPENAI_API_KEY";
   public static final String ANTHROPIC_KEY_ENV = "ANTHROPIC_API_KEY";
@@ -139,7 +165,11 @@ public final class LocalStack implements AutoCloseable {
       ControlPlaneServer controlPlane =
           ControlPlaneServer.start(config.controlPlane(), options.controlPlaneClock());
       started.add(controlPlane);
-      AuthzServer authz = AuthzServer.start(config.authz(), options.authzClock(),
+      AuthzConfig authzConfig = config.authz();
+      if (options.authzMtls().isPresent()) {
+        authzConfig = authzConfig.withTls(options.authzMtls().get().authzServer());
+      }
+      AuthzServer authz = AuthzServer.start(authzConfig, options.authzClock(),
           options.environment()::get, options.decisionListener());
       started.add(authz);
       awaitReady(authz, Duration.ofSeconds(20));
@@ -147,8 +177,15 @@ public final class LocalStack implements AutoCloseable {
       int envoyPort = pick(options.envoyPort());
       int adminPort = pick(options.envoyAdminPort());
       Path envoyConfig = data.resolve("envoy.yaml");
-      envoyConfig(options.repoRoot(), real, envoyPort, adminPort, authz.port(),
-          fakeLlm == null ? 0 : fakeLlm.port()).write(envoyConfig);
+      EnvoyConfig bootstrap = envoyConfig(options.repoRoot(), real, envoyPort, adminPort,
+          authz.port(), fakeLlm == null ? 0 : fakeLlm.port());
+      if (options.authzMtls().isPresent()) {
+        Mtls mtls = options.authzMtls().get();
+        bootstrap = bootstrap.withClusterTls("perishable_authz",
+            mtls.envoyClient().certificateChain(), mtls.envoyClient().privateKey(),
+            mtls.envoyClient().trustedCa(), mtls.serverName());
+      }
+      bootstrap.write(envoyConfig);
       Path envoyBinary = EnvoyBinary.locate(options.repoRoot());
       EnvoyProcess envoy =
           EnvoyProcess.start(envoyBinary, envoyConfig, adminPort, data.resolve("envoy.log"));
