@@ -47,6 +47,11 @@ public enum DenialReason {
    */
   SYNC_STALE(503, "server_error", "api_error"),
   UPSTREAM_UNAVAILABLE(503, "server_error", "api_error"),
+  /**
+   * The decision spool is full or failing under {@code when_spool_full: fail_closed}: nothing
+   * is served that could not be recorded.
+   */
+  AUDIT_UNAVAILABLE(503, "server_error", "api_error"),
   INTERNAL_ERROR(503, "server_error", "api_error");
 
   private final int httpStatus;
