@@ -15,6 +15,8 @@ import io.perishable.authz.envoy.AuthorizationEndpoint;
 import io.perishable.authz.metrics.AuthzMetrics;
 import io.perishable.authz.metrics.MetricsEndpoint;
 import io.perishable.authz.ratelimit.RateLimiter;
+import io.perishable.authz.report.DecisionReporter;
+import io.perishable.authz.report.ReportConfig;
 import io.perishable.authz.revocation.RevocationSet;
 import io.perishable.authz.scope.ScopeCatalog;
 import io.perishable.authz.sync.SyncClient;
@@ -56,11 +58,13 @@ public final class AuthzServer implements AutoCloseable {
   private final MetricsEndpoint metrics;
   private final UpstreamKeyReloader keyReloader;
   private final Duration shutdownGrace;
+  private final DecisionReporter reporter;
 
   private AuthzServer(Server server, SyncClient sync, ManagedChannel controlPlane,
       ScheduledExecutorService scheduler, HealthStatusManager health, TokenVerifier verifier,
       RevocationSet revocations, MetricsEndpoint metrics, UpstreamKeyReloader keyReloader,
-      Duration shutdownGrace) {
+      Duration shutdownGrace, DecisionReporter reporter) {
+    this.reporter = reporter;
     this.server = server;
     this.sync = sync;
     this.controlPlane = controlPlane;
@@ -82,6 +86,16 @@ public final class AuthzServer implements AutoCloseable {
    */
   public static AuthzServer start(AuthzConfig config, Clock clock,
       Function<String, String> environment, DecisionListener listener) {
+    return start(config, Optional.empty(), clock, environment, listener);
+  }
+
+  /**
+   * As {@link #start(AuthzConfig, Clock, Function, DecisionListener)}, also streaming every
+   * decision to the control plane's audit log through a local spool when {@code reports} is
+   * given.
+   */
+  public static AuthzServer start(AuthzConfig config, Optional<ReportConfig> reports,
+      Clock clock, Function<String, String> environment, DecisionListener listener) {
     config.validate();
     UpstreamCredentials upstreams = UpstreamCredentials.load(config.upstreams(), environment);
     ScopeCatalog scopes = new ScopeCatalog(config.scopes());
@@ -113,14 +127,32 @@ public final class AuthzServer implements AutoCloseable {
     scheduler.scheduleAtFixedRate(() -> revocations.dropExpired(clock.millis()),
         1, 1, TimeUnit.MINUTES);
 
+    DecisionReporter reporter = null;
+    if (reports.isPresent()) {
+      try {
+        reporter = DecisionReporter.start(reports.get().validate(), controlPlane, clock);
+      } catch (IOException e) {
+        controlPlane.shutdownNow();
+        scheduler.shutdownNow();
+        throw new UncheckedIOException(
+            "cannot open the decision spool " + reports.get().spoolDirectory(), e);
+      }
+    }
     AuthzMetrics authzMetrics =
         new AuthzMetrics(verifier, sync).revocationRules(revocations::size);
+    if (reporter != null) {
+      authzMetrics.reports(reporter);
+    }
+    DecisionReporter recorder = reporter;
     UpstreamKeyReloader keyReloader = new UpstreamKeyReloader(upstreams,
         config.keyReloadInterval(), scheduler, authzMetrics::keysReloaded);
     RateLimiter rateLimiter = new RateLimiter(System::nanoTime, config.tokenCacheSize());
     DecisionEngine engine = new DecisionEngine(verifier, revocations, scopes, upstreams,
         new RequestBodyInspector(config.maxJsonDepth()), sync, config.maxStaleness(),
-        rateLimiter);
+        rateLimiter, recorder == null ? () -> true : recorder::acceptingDecisions);
+    DecisionListener listeners = recorder == null
+        ? DecisionListener.all(authzMetrics, listener)
+        : DecisionListener.all(authzMetrics, listener, recorder);
     InetSocketAddress address = new InetSocketAddress(config.host(), config.port());
     Server server = serverTls
         .map(tls -> NettyServerBuilder.forAddress(address, tls.serverCredentials()))
@@ -129,8 +161,7 @@ public final class AuthzServer implements AutoCloseable {
         .directExecutor()
         // A Check carries the whole body plus headers (Envoy allows up to 60 KiB-96 KiB).
         .maxInboundMessageSize(config.maxBodyBytes() + 1024 * 1024)
-        .addService(new AuthorizationEndpoint(engine,
-            DecisionListener.all(authzMetrics, listener)))
+        .addService(new AuthorizationEndpoint(engine, listeners))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -144,6 +175,9 @@ public final class AuthzServer implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       server.shutdownNow();
       keyReloader.close();
+      if (recorder != null) {
+        recorder.close();
+      }
       controlPlane.shutdownNow();
       scheduler.shutdownNow();
       if (e instanceof IOException io) {
@@ -159,7 +193,7 @@ public final class AuthzServer implements AutoCloseable {
         + (started == null ? "" : ", metrics on :" + started.port())
         + ", control plane " + config.controlPlane());
     return new AuthzServer(server, sync, controlPlane, scheduler, health, verifier,
-        revocations, metrics, keyReloader, config.shutdownGrace());
+        revocations, metrics, keyReloader, config.shutdownGrace(), recorder);
   }
 
   public int port() {
@@ -212,6 +246,10 @@ public final class AuthzServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     keyReloader.close();
+    if (reporter != null) {
+      // After the drain: every decision made is in the spool; it flushes what it can.
+      reporter.close();
+    }
     sync.close();
     if (metrics != null) {
       metrics.close();

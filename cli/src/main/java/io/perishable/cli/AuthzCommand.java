@@ -32,7 +32,8 @@ final class AuthzCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    AuthzConfig c = ConfigFile.load(config).authz();
+    ConfigFile file = ConfigFile.load(config);
+    AuthzConfig c = file.authz();
     if (port != null) {
       c = c.withPort(port);
     }
@@ -47,7 +48,8 @@ final class AuthzCommand implements Callable<Integer> {
     }
     c.validate();
     AuthzServer server =
-        AuthzServer.start(c, Clock.systemUTC(), System::getenv, new DecisionLog());
+        AuthzServer.start(c, file.authzReports(), Clock.systemUTC(), System::getenv,
+            new DecisionLog());
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "authz-shutdown"));
     server.awaitTermination();
     return ExitCodes.OK;

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * Decides one request, in the order of DESIGN.md "The check": freshness of pushed state,
@@ -61,6 +62,7 @@ public final class DecisionEngine {
   private final SyncStatus sync;
   private final Optional<Duration> maxStaleness;
   private final RateLimiter rateLimiter;
+  private final BooleanSupplier recording;
 
   /**
    * @param revocations the rules pushed by the control plane, consulted for every verified
@@ -80,6 +82,19 @@ public final class DecisionEngine {
   public DecisionEngine(TokenVerifier tokens, RevocationSet revocations, ScopeCatalog scopes,
       UpstreamCredentials upstreams, RequestBodyInspector bodies, SyncStatus sync,
       Optional<Duration> maxStaleness, RateLimiter rateLimiter) {
+    this(tokens, revocations, scopes, upstreams, bodies, sync, maxStaleness, rateLimiter,
+        () -> true);
+  }
+
+  /**
+   * @param recording false while decisions cannot be recorded for the audit trail (the report
+   *     spool is full under fail_closed): every request is then refused (503
+   *     audit_unavailable)
+   */
+  public DecisionEngine(TokenVerifier tokens, RevocationSet revocations, ScopeCatalog scopes,
+      UpstreamCredentials upstreams, RequestBodyInspector bodies, SyncStatus sync,
+      Optional<Duration> maxStaleness, RateLimiter rateLimiter, BooleanSupplier recording) {
+    this.recording = recording;
     this.rateLimiter = rateLimiter;
     this.tokens = tokens;
     this.revocations = revocations;
@@ -103,6 +118,11 @@ public final class DecisionEngine {
       return deny(DenialReason.SYNC_STALE, "authorization service has lost contact with the "
           + "control plane for longer than max_staleness (" + maxStaleness.get().toMillis()
           + "ms), so it may be missing revocations", null, anthropicStyle);
+    }
+    if (!recording.getAsBoolean()) {
+      return deny(DenialReason.AUDIT_UNAVAILABLE, "authorization service cannot record "
+          + "decisions for the audit trail (its report spool is full or failing), so it refuses "
+          + "requests until the control plane catches up", null, anthropicStyle);
     }
     for (String name : request.headers().keySet()) {
       if (name.startsWith(RESERVED_HEADER_PREFIX)) {

@@ -7,7 +7,9 @@ import io.perishable.authz.decision.DecisionListener;
 import io.perishable.authz.sync.SyncStatus;
 import io.perishable.authz.token.TokenVerifier;
 import io.perishable.authz.upstream.UpstreamCredentials;
+import io.perishable.authz.report.DecisionReporter;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
@@ -80,6 +82,32 @@ public final class AuthzMetrics implements DecisionListener {
   public void keysReloaded(UpstreamCredentials.Reload reload) {
     reload.changed().forEach(u -> keyReloads.labelValues(u, "changed").inc());
     reload.failed().forEach(u -> keyReloads.labelValues(u, "failed").inc());
+  }
+
+  /** The decision-report spool, read at scrape time. */
+  public AuthzMetrics reports(DecisionReporter reporter) {
+    GaugeWithCallback.builder()
+        .name("perishable_authz_report_spool_decisions")
+        .help("Decisions spooled on this replica and not yet durable in the audit log")
+        .callback(cb -> cb.call(reporter.pendingDecisions()))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("perishable_authz_report_spool_bytes")
+        .help("Bytes the decision spool holds on disk")
+        .unit(Unit.BYTES)
+        .callback(cb -> cb.call(reporter.spoolBytes()))
+        .register(registry);
+    CounterWithCallback.builder()
+        .name("perishable_authz_report_unrecorded_total")
+        .help("Decisions that could not be recorded (spool full under keep_serving)")
+        .callback(cb -> cb.call(reporter.unrecordedDecisions()))
+        .register(registry);
+    CounterWithCallback.builder()
+        .name("perishable_authz_report_reconnects_total")
+        .help("Times the report stream to the control plane was re-established")
+        .callback(cb -> cb.call(reporter.reconnects()))
+        .register(registry);
+    return this;
   }
 
   /** Live revocation rules on this replica, read at scrape time. */

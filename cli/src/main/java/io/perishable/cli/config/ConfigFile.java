@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.perishable.authz.config.AuthzConfig;
+import io.perishable.authz.report.ReportConfig;
+import io.perishable.authz.report.SpoolFullPolicy;
 import io.perishable.authz.scope.PathPattern;
 import io.perishable.authz.scope.RateLimit;
 import io.perishable.authz.scope.ScopeDefinition;
@@ -118,7 +120,7 @@ public final class ConfigFile {
     ConfigNode az = root.child("authz").allowOnly(Set.of("host", "port", "control_plane",
         "replica_id", "clock_skew", "max_staleness", "max_body_bytes", "max_json_depth",
         "token_cache_size", "metrics_port", "key_reload_interval", "shutdown_grace", "tls",
-        "control_plane_tls"));
+        "control_plane_tls", "report"));
     List<ScopeDefinition> scopes = new ArrayList<>();
     for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
       ConfigNode scope = e.getValue();
@@ -189,6 +191,39 @@ public final class ConfigFile {
         az.child("shutdown_grace").duration(AuthzConfig.DEFAULT_SHUTDOWN_GRACE),
         tlsFiles(az.child("tls")),
         tlsFiles(az.child("control_plane_tls")));
+  }
+
+  /**
+   * {@code authz.report}: stream every decision to the control plane's audit log through a
+   * local spool. Empty when the section is absent.
+   */
+  public Optional<ReportConfig> authzReports() {
+    ConfigNode report = root.child("authz").child("report");
+    if (report.isMissing()) {
+      return Optional.empty();
+    }
+    report.allowOnly(Set.of("spool_dir", "spool_capacity_bytes", "when_spool_full",
+        "fsync_interval"));
+    String policy = report.child("when_spool_full").string("fail_closed");
+    SpoolFullPolicy whenFull;
+    try {
+      whenFull = SpoolFullPolicy.valueOf(policy.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw report.child("when_spool_full").error(
+          "must be fail_closed or keep_serving, got '" + policy + "'");
+    }
+    try {
+      return Optional.of(ReportConfig.defaults(authz().replicaId(),
+              baseDir.resolve(report.child("spool_dir").string("data/authz/report-spool"))
+                  .normalize())
+          .withSpool(report.child("spool_capacity_bytes").longValue(
+              ReportConfig.DEFAULT_SPOOL_CAPACITY_BYTES, 1L << 20, Long.MAX_VALUE), whenFull)
+          .withFsyncInterval(report.child("fsync_interval")
+              .duration(ReportConfig.DEFAULT_FSYNC_INTERVAL))
+          .validate());
+    } catch (IllegalArgumentException e) {
+      throw report.error(e.getMessage());
+    }
   }
 
   /** A mutual-TLS section: cert_file, key_file, ca_file (PEM), reload_interval. */

@@ -169,7 +169,8 @@ public final class LocalStack implements AutoCloseable {
       if (options.authzMtls().isPresent()) {
         authzConfig = authzConfig.withTls(options.authzMtls().get().authzServer());
       }
-      AuthzServer authz = AuthzServer.start(authzConfig, options.authzClock(),
+      AuthzServer authz = AuthzServer.start(authzConfig, config.authzReports(),
+          options.authzClock(),
           options.environment()::get, options.decisionListener());
       started.add(authz);
       awaitReady(authz, Duration.ofSeconds(20));

@@ -94,6 +94,31 @@ class ConfigFileTest {
   }
 
   @Test
+  void authzReport_parsedWithDefaults_andAbsentMeansOff() {
+    ConfigFile without = ConfigFile.parse(GOOD, Path.of("/etc/perishable"));
+    assertEquals(Optional.empty(), without.authzReports());
+
+    ConfigFile with = ConfigFile.parse(GOOD.replace("  max_staleness: 'off'",
+        "  max_staleness: 'off'\n  replica_id: authz-7\n  report:\n    spool_dir: spool\n"
+            + "    when_spool_full: keep_serving"), Path.of("/etc/perishable"));
+    var report = with.authzReports().orElseThrow();
+    assertEquals(Path.of("/etc/perishable/spool"), report.spoolDirectory());
+    assertEquals("authz-7", report.replicaId());
+    assertEquals("KEEP_SERVING", report.whenSpoolFull().name());
+  }
+
+  @Test
+  void authzReport_badPolicy_namesTheField() {
+    String message = org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> ConfigFile.parse(GOOD.replace(
+            "  max_staleness: 'off'", "  max_staleness: 'off'\n  report:\n"
+                + "    when_spool_full: maybe"), Path.of("/etc/perishable")).authzReports())
+        .getMessage();
+    assertEquals("authz.report.when_spool_full: must be fail_closed or keep_serving, got "
+        + "'maybe'", message);
+  }
+
+  @Test
   void notYaml_saysWhere() {
     String message = error("control_plane: [unclosed", true);
     org.junit.jupiter.api.Assertions.assertTrue(message.startsWith("config is not valid YAML"),
