@@ -140,6 +140,39 @@ public final class EnvoyConfig {
   }
 
   /**
+   * Returns a copy without the HTTP filter {@code filterName} in every HTTP connection manager
+   * of every static listener; the other filters keep their order. The benchmarks derive "Envoy
+   * alone" from the shipped config this way ({@code envoy.filters.http.ext_authz}).
+   *
+   * @throws IllegalArgumentException if no listener has such a filter
+   */
+  public EnvoyConfig withoutHttpFilter(String filterName) {
+    ObjectNode copy = root.deepCopy();
+    int removed = 0;
+    for (JsonNode listener : copy.path("static_resources").path("listeners")) {
+      for (JsonNode chain : listener.path("filter_chains")) {
+        for (JsonNode filter : chain.path("filters")) {
+          JsonNode httpFilters = filter.path("typed_config").path("http_filters");
+          if (!httpFilters.isArray()) {
+            continue;
+          }
+          ArrayNode filters = (ArrayNode) httpFilters;
+          for (int i = filters.size() - 1; i >= 0; i--) {
+            if (filters.get(i).path("name").asText().equals(filterName)) {
+              filters.remove(i);
+              removed++;
+            }
+          }
+        }
+      }
+    }
+    if (removed == 0) {
+      throw new IllegalArgumentException("no HTTP filter named '" + filterName + "' in " + origin);
+    }
+    return new EnvoyConfig(copy, origin);
+  }
+
+  /**
    * Returns a copy whose static cluster {@code clusterName} speaks mutual TLS: Envoy presents
    * {@code certificateChain}/{@code privateKey}, verifies the server against {@code trustedCa}
    * and requires {@code serverName} among its subject alternative names (also sent as SNI).

@@ -1,0 +1,470 @@
+package io.perishable.bench;
+
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.perishable.bench.ResultTable.Row;
+import io.perishable.bench.jmh.JmhRun;
+import io.perishable.cli.stack.EnvoyBinary;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code bench/run}'s Java side: runs every measurement, checks each for errors, and prints one
+ * table (plus the JMH scores). Exit code 0: every request succeeded; 1: some failed (the output
+ * lists them); 2: the harness itself could not run.
+ *
+ * <pre>
+ * java -jar benchmarks/target/benchmarks.jar [--smoke] [--jfr] --wrk PATH --ghz PATH [--out DIR]
+ * java -jar benchmarks/target/benchmarks.jar jmh [JMH options]   (JMH's own command line)
+ * java -jar benchmarks/target/benchmarks.jar stack   (the stack alone, for profiling by hand)
+ * </pre>
+ *
+ * <p>Adding a measurement (Issue rate once the audit log lands, revocation latency once
+ * revocation does) means one method here that runs it and turns its {@link LoadResult} into
+ * rows, in place of the {@link Row#pending} row that holds its place.
+ */
+public final class BenchMain {
+  /**
+   * How long and how hard to run.
+   *
+   * @param warmup before each comparison, per side (three times as long for the first load
+   *     through authz-service, whose JIT has the most to compile)
+   * @param rounds the setups compared alternate this many times, {@code measure} each
+   * @param connections wrk connections for the throughput comparison (the latency comparison
+   *     uses one)
+   * @param checkWorkers ghz workers for the Check RPC
+   * @param checkConnections ghz HTTP/2 connections (Envoy opens one per worker thread: 2)
+   */
+  record Profile(String name, boolean judge, Duration warmup, int rounds, Duration measure,
+      int connections, int checkWorkers, int checkConnections, int heapTokens,
+      JmhRun.Settings jmh, boolean jfr) {
+
+    static Profile full() {
+      return new Profile("full", true, Duration.ofSeconds(5), 5, Duration.ofSeconds(3), 16, 16,
+          2, 20_000, JmhRun.Settings.full(), false);
+    }
+
+    static Profile smoke() {
+      return new Profile("smoke", false, Duration.ofSeconds(1), 1, Duration.ofSeconds(1), 16,
+          16, 2, 1_000, JmhRun.Settings.smoke(), false);
+    }
+
+    /** Also records the JVM with JFR during the last loaded round through authz-service. */
+    Profile withJfr() {
+      return new Profile(name, judge, warmup, rounds, measure, connections, checkWorkers,
+          checkConnections, heapTokens, jmh, true);
+    }
+  }
+
+  private final Profile profile;
+  private final Path repoRoot;
+  private final Path out;
+  private final Wrk wrk;
+  private final Ghz ghz;
+  private final List<String> errors = new ArrayList<>();
+  private final List<String> profiles = new ArrayList<>();
+
+  BenchMain(Profile profile, Path repoRoot, Path out, Path wrkBinary, Path ghzBinary) {
+    this.profile = profile;
+    this.repoRoot = repoRoot;
+    this.out = out;
+    this.wrk = new Wrk(wrkBinary, out.resolve("wrk"));
+    this.ghz = new Ghz(ghzBinary, out.resolve("ghz"));
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("jmh")) {
+      org.openjdk.jmh.Main.main(Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
+    if (args.length > 0 && args[0].equals("stack")) {
+      serveStack();
+      return;
+    }
+    Profile profile = Profile.full();
+    Path wrkBinary = null;
+    Path ghzBinary = null;
+    Path repoRoot = EnvoyBinary.repoRoot();
+    Path out = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--smoke" -> profile = profile.jfr() ? Profile.smoke().withJfr() : Profile.smoke();
+        case "--jfr" -> profile = profile.withJfr();
+        case "--wrk" -> wrkBinary = Path.of(args[++i]);
+        case "--ghz" -> ghzBinary = Path.of(args[++i]);
+        case "--out" -> out = Path.of(args[++i]);
+        default -> {
+          System.err.println("usage: benchmarks.jar [--smoke] [--jfr] --wrk PATH --ghz PATH"
+              + " [--out DIR]\n       benchmarks.jar jmh [JMH options]\n       benchmarks.jar"
+              + " stack\nunknown argument: " + args[i]);
+          System.exit(2);
+        }
+      }
+    }
+    if (wrkBinary == null || ghzBinary == null) {
+      System.err.println("bench: --wrk and --ghz are required (bench/run installs both)");
+      System.exit(2);
+    }
+    if (out == null) {
+      out = repoRoot.resolve(".data/bench");
+    }
+    int code;
+    try {
+      code = new BenchMain(profile, repoRoot, out.toAbsolutePath(), wrkBinary, ghzBinary).run();
+    } catch (Exception e) {
+      System.err.println("bench: failed: " + e);
+      e.printStackTrace();
+      code = 2;
+    }
+    System.exit(code);
+  }
+
+  /**
+   * Starts the {@link BenchStack}, prints where everything listens (and the token and provider
+   * key, which are secrets of this throwaway stack) as one JSON line, and serves until stdin
+   * closes or the process is stopped: for running wrk, ghz or a profiler by hand.
+   */
+  private static void serveStack() throws Exception {
+    Path data = Files.createTempDirectory("perishable-bench-stack-");
+    try (BenchStack stack = BenchStack.start(EnvoyBinary.repoRoot(), data)) {
+      stack.selfCheck();
+      Map<String, Object> info = new LinkedHashMap<>();
+      info.put("envoy_with_authz", stack.envoyUrl().toString());
+      info.put("envoy_alone", stack.envoyAloneUrl().toString());
+      info.put("authz", stack.authzTarget());
+      info.put("empty_authz", stack.emptyAuthzTarget());
+      info.put("jvm_pid", ProcessHandle.current().pid());
+      info.put("token", stack.request().token());
+      info.put("provider_key", stack.providerKey());
+      info.put("data_dir", data.toString());
+      System.out.println(new com.fasterxml.jackson.databind.ObjectMapper()
+          .writeValueAsString(info));
+      System.out.flush();
+      while (System.in.read() != -1) {
+        // Serve until stdin closes.
+      }
+    }
+  }
+
+  /** Runs everything, prints the tables, returns the exit code. */
+  int run() throws Exception {
+    Files.createDirectories(out);
+    Instant started = Instant.now();
+    ResultTable table = new ResultTable("perishable benchmarks (" + profile.name() + ", "
+        + Runtime.getRuntime().availableProcessors() + " cores, loopback, Java "
+        + System.getProperty("java.version") + ")" + (profile.judge() ? ""
+        : "\nsmoke mode: every run lasts about a second; figures are not judged")
+        + "\nfigures are medians over " + profile.rounds() + " alternating rounds of "
+        + profile.measure().toSeconds() + " s per side", profile.judge());
+
+    List<JmhRun.Score> jmh = runJmh();
+    HeapPerToken.Result heap = measureHeap();
+
+    progress("starting the stack (fake upstream, control plane, authz-service, empty handler,"
+        + " 3 Envoys)");
+    try (BenchStack stack = BenchStack.start(repoRoot, out.resolve("stack"))) {
+      stack.selfCheck();
+      envoyRows(stack, table);
+      checkRows(stack, table);
+      if (stack.denied() > 0) {
+        errors.add("authz-service denied " + stack.denied() + " benchmark requests (last: "
+            + stack.lastDenial() + ")");
+      }
+    }
+    table.add(Row.pending("3", "Issue: rps and p99 with durable audit",
+        "needs issue 4 (audit log)", ">= 10k/s, p99 <= 5 ms"));
+    table.add(Row.pending("4", "Revoke -> enforced at all replicas: p50/p99",
+        "needs issue 3 (revocation)", "p99 <= 10 ms"));
+    heapRows(heap, table);
+    table.add(Row.pending("5", "heap per revocation", "needs issue 3 (revocation)", "-"));
+
+    System.out.println();
+    System.out.print(table.render());
+    System.out.println();
+    System.out.print(jmhTable(jmh));
+    System.out.println();
+    if (errors.isEmpty()) {
+      System.out.println("errors: none (every HTTP response 2xx, every Check allowed, no gRPC "
+          + "or socket errors)");
+    } else {
+      System.out.println("ERRORS: " + errors.size());
+      errors.forEach(e -> System.out.println("  - " + e));
+    }
+    profiles.forEach(System.out::println);
+    System.out.println("took " + Duration.between(started, Instant.now()).toSeconds()
+        + " s; raw outputs under " + out);
+    return errors.isEmpty() ? 0 : 1;
+  }
+
+  /**
+   * (1) Envoy alone vs Envoy with our ext_authz, same body, same connections, wrk; beside them
+   * Envoy with ext_authz calling the empty handler, the part that is ext_authz's own.
+   */
+  private void envoyRows(BenchStack stack, ResultTable table) throws Exception {
+    BenchRequest request = stack.request();
+    Map<String, String> direct = BenchRequest.headersWithoutAuthz(stack.providerKey(), "openai");
+    Map<String, String> withToken = request.headersWithToken();
+    byte[] body = request.body();
+    int c = profile.connections();
+    int rounds = profile.rounds();
+    Duration d = profile.measure();
+
+    // authz-service's JVM needs longer: C2 is still compiling the gRPC, HTTP/2 and protobuf
+    // paths after several seconds of load, and that CPU would be charged to the first rounds.
+    progress("wrk: warming up the Envoys (" + profile.warmup().toSeconds() + " s each, "
+        + profile.warmup().multipliedBy(3).toSeconds() + " s with our ext_authz)");
+    wrk.run("warmup envoy alone", stack.envoyAloneUrl(), direct, body, c, profile.warmup());
+    wrk.run("warmup envoy empty authz", stack.envoyEmptyAuthzUrl(), direct, body, c,
+        profile.warmup());
+    wrk.run("warmup envoy authz", stack.envoyUrl(), withToken, body, c,
+        profile.warmup().multipliedBy(3));
+    long deniedBefore = stack.denied();
+
+    progress("wrk: " + c + " connections, " + rounds + " rounds of " + d.toSeconds()
+        + " s per setup");
+    CpuTally aloneCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyAlone);
+    CpuTally emptyCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyEmptyAuthz);
+    CpuTally authzCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyWithAuthz);
+    Rounds loaded = Rounds.run(rounds,
+        r -> checked(aloneCpu.measure(() -> wrk.run("Envoy alone, " + c + " connections, round "
+            + (r + 1), stack.envoyAloneUrl(), direct, body, c, d))),
+        r -> checked(emptyCpu.measure(() -> wrk.run("Envoy + ext_authz to empty handler, " + c
+            + " connections, round " + (r + 1), stack.envoyEmptyAuthzUrl(), direct, body, c,
+            d))),
+        r -> {
+          Callable<LoadResult> run = () -> wrk.run("Envoy + ext_authz, " + c
+              + " connections, round " + (r + 1), stack.envoyUrl(), withToken, body, c, d);
+          // A JFR recording makes the JIT recompile; keep that round out of CPU per request.
+          boolean recorded = profile.jfr() && r == rounds - 1;
+          return checked(recorded ? profiled("envoy-authz", true, run) : authzCpu.measure(run));
+        });
+    progress("wrk: 1 connection, " + rounds + " rounds of " + d.toSeconds() + " s per setup");
+    Rounds single = Rounds.run(rounds,
+        r -> checked(wrk.run("Envoy alone, 1 connection, round " + (r + 1),
+            stack.envoyAloneUrl(), direct, body, 1, d)),
+        r -> checked(wrk.run("Envoy + ext_authz to empty handler, 1 connection, round "
+            + (r + 1), stack.envoyEmptyAuthzUrl(), direct, body, 1, d)),
+        r -> checked(wrk.run("Envoy + ext_authz, 1 connection, round " + (r + 1),
+            stack.envoyUrl(), withToken, body, 1, d)));
+    if (stack.denied() > deniedBefore) {
+      errors.add("Envoy + ext_authz: authz-service denied " + (stack.denied() - deniedBefore)
+          + " requests (last: " + stack.lastDenial() + ")");
+    }
+
+    final int alone = 0;
+    final int empty = 1;
+    final int ours = 2;
+    double ratio = loaded.ratio(ours, alone, LoadResult::rps);
+    String aloneRps = "Envoy alone " + ResultTable.format(loaded.median(alone, LoadResult::rps),
+        "rps");
+    table.addJudged("1", "throughput, " + c + " connections (wrk, 2 KB chat, cached token)",
+        aloneRps, ResultTable.format(loaded.median(ours, LoadResult::rps), "rps"),
+        ResultTable.format(ratio, "x"), ">= 0.85x", ratio, 0.85, true, "x");
+    table.add(new Row("1", "  same, ext_authz calling the empty handler", aloneRps,
+        "(empty) " + ResultTable.format(loaded.median(empty, LoadResult::rps), "rps"),
+        ResultTable.format(loaded.ratio(empty, alone, LoadResult::rps), "x"), "",
+        ResultTable.Verdict.INFO, "ext_authz's own cost"));
+    table.add(new Row("1", "p50 / p99, " + c + " connections",
+        pair(loaded.median(alone, LoadResult::p50Micros),
+            loaded.median(alone, LoadResult::p99Micros)),
+        pair(loaded.median(ours, LoadResult::p50Micros),
+            loaded.median(ours, LoadResult::p99Micros)),
+        ResultTable.added(loaded.added(ours, alone, LoadResult::p50Micros)) + " / "
+            + ResultTable.added(loaded.added(ours, alone, LoadResult::p99Micros)),
+        "", ResultTable.Verdict.INFO, "queueing included"));
+    table.add(new Row("1", "CPU per request, " + c + " connections: Envoy",
+        ResultTable.latency(aloneCpu.envoyMicrosPerRequest()),
+        ResultTable.latency(authzCpu.envoyMicrosPerRequest()),
+        ResultTable.added(authzCpu.envoyMicrosPerRequest() - aloneCpu.envoyMicrosPerRequest()),
+        "", ResultTable.Verdict.INFO, "(empty: "
+            + ResultTable.latency(emptyCpu.envoyMicrosPerRequest()) + ")"));
+    table.add(new Row("1", "CPU per request: JVM (fake upstream [+ authz-service])",
+        ResultTable.latency(aloneCpu.jvmMicrosPerRequest()),
+        ResultTable.latency(authzCpu.jvmMicrosPerRequest()),
+        ResultTable.added(authzCpu.jvmMicrosPerRequest() - aloneCpu.jvmMicrosPerRequest()),
+        "", ResultTable.Verdict.INFO, "(empty: "
+            + ResultTable.latency(emptyCpu.jvmMicrosPerRequest()) + ")"));
+    double addedP50 = single.added(ours, alone, LoadResult::p50Micros);
+    double addedP99 = single.added(ours, alone, LoadResult::p99Micros);
+    table.addJudged("1", "added p50, 1 connection (no queueing)",
+        ResultTable.latency(single.median(alone, LoadResult::p50Micros)),
+        ResultTable.latency(single.median(ours, LoadResult::p50Micros)),
+        ResultTable.added(addedP50), "<= +150 us", addedP50, 150, false, "us");
+    table.addJudged("1", "added p99, 1 connection",
+        ResultTable.latency(single.median(alone, LoadResult::p99Micros)),
+        ResultTable.latency(single.median(ours, LoadResult::p99Micros)),
+        ResultTable.added(addedP99), "<= +1 ms", addedP99, 1000, false, "us");
+    table.add(new Row("1", "  added p50 / p99, ext_authz calling the empty handler",
+        pair(single.median(alone, LoadResult::p50Micros),
+            single.median(alone, LoadResult::p99Micros)),
+        "(empty) " + pair(single.median(empty, LoadResult::p50Micros),
+            single.median(empty, LoadResult::p99Micros)),
+        ResultTable.added(single.added(empty, alone, LoadResult::p50Micros)) + " / "
+            + ResultTable.added(single.added(empty, alone, LoadResult::p99Micros)),
+        "", ResultTable.Verdict.INFO, "ext_authz's own cost"));
+  }
+
+  /** (2) The Check RPC alone vs an empty handler, ghz at saturation and at half of it. */
+  private void checkRows(BenchStack stack, ResultTable table) throws Exception {
+    CheckRequest request = stack.request().checkRequest();
+    Ghz.Call call = ghz.prepare("check", "envoy.service.auth.v3.Authorization.Check",
+        CheckRequest.getDescriptor().getFile(), request, Map.of());
+    int w = profile.checkWorkers();
+    int k = profile.checkConnections();
+    int rounds = profile.rounds();
+    Duration d = profile.measure();
+    long deniedBefore = stack.denied();
+
+    progress("ghz: warming up both Check servers");
+    LoadResult authzWarm = ghz.runFor("warmup check authz", call, stack.authzTarget(), w, k,
+        profile.warmup(), OptionalDouble.empty());
+    LoadResult emptyWarm = ghz.runFor("warmup check empty", call, stack.emptyAuthzTarget(), w,
+        k, profile.warmup(), OptionalDouble.empty());
+    // Fixed call counts (ghz fails calls still in flight when a timed run ends), sized from
+    // the warm-up's rate to last about d.
+    progress("ghz: saturation, " + w + " workers over " + k + " connections, " + rounds
+        + " rounds");
+    Rounds saturated = Rounds.run(rounds,
+        r -> checked(ghz.runCount("Check, empty handler, saturation, round " + (r + 1), call,
+            stack.emptyAuthzTarget(), w, k, calls(emptyWarm.rps(), d), d,
+            OptionalDouble.empty())),
+        r -> checked(profiled("check-authz", r == rounds - 1, () -> ghz.runCount(
+            "Check, authz-service, saturation, round " + (r + 1), call, stack.authzTarget(), w,
+            k, calls(authzWarm.rps(), d), d, OptionalDouble.empty()))));
+    double half = saturated.median(1, LoadResult::rps) / 2;
+    progress("ghz: " + Math.round(half) + " rps (half of authz-service's saturation)");
+    Rounds halfRate = Rounds.run(rounds,
+        r -> checked(ghz.runCount("Check, empty handler, half rate, round " + (r + 1), call,
+            stack.emptyAuthzTarget(), w, k, calls(half, d), d, OptionalDouble.of(half))),
+        r -> checked(ghz.runCount("Check, authz-service, half rate, round " + (r + 1), call,
+            stack.authzTarget(), w, k, calls(half, d), d, OptionalDouble.of(half))));
+    if (stack.denied() > deniedBefore) {
+      errors.add("Check: authz-service denied " + (stack.denied() - deniedBefore)
+          + " Checks (last: " + stack.lastDenial() + ")");
+    }
+
+    double ratio = saturated.ratio(1, 0, LoadResult::rps);
+    table.addJudged("2", "Check rps at saturation (ghz, " + w + " workers, " + k + " conns)",
+        "empty handler " + ResultTable.format(saturated.median(0, LoadResult::rps), "rps"),
+        ResultTable.format(saturated.median(1, LoadResult::rps), "rps"),
+        ResultTable.format(ratio, "x"), ">= 0.7x", ratio, 0.7, true, "x");
+    table.add(new Row("2", "Check p50 / p99 at saturation",
+        pair(saturated.median(0, LoadResult::p50Micros),
+            saturated.median(0, LoadResult::p99Micros)),
+        pair(saturated.median(1, LoadResult::p50Micros),
+            saturated.median(1, LoadResult::p99Micros)),
+        ResultTable.added(saturated.added(1, 0, LoadResult::p50Micros)) + " / "
+            + ResultTable.added(saturated.added(1, 0, LoadResult::p99Micros)),
+        "", ResultTable.Verdict.INFO, "queueing included"));
+    table.add(new Row("2", "Check p50 / p99 at " + ResultTable.format(half, "rps") + " (half)",
+        pair(halfRate.median(0, LoadResult::p50Micros), halfRate.median(0, LoadResult::p99Micros)),
+        pair(halfRate.median(1, LoadResult::p50Micros),
+            halfRate.median(1, LoadResult::p99Micros)),
+        ResultTable.added(halfRate.added(1, 0, LoadResult::p50Micros)) + " / "
+            + ResultTable.added(halfRate.added(1, 0, LoadResult::p99Micros)),
+        "", ResultTable.Verdict.INFO,
+        "achieved " + ResultTable.format(halfRate.median(1, LoadResult::rps), "rps")));
+  }
+
+  /** (5) Heap per cached token, measured in a JVM of its own with the serial collector. */
+  private HeapPerToken.Result measureHeap() throws IOException, InterruptedException {
+    progress("heap: filling a token cache with " + profile.heapTokens() + " tokens");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String output = Tools.run(List.of(java, "-XX:+UseSerialGC", "-Xmx1g", "-cp",
+            System.getProperty("java.class.path"), HeapPerToken.class.getName(),
+            Integer.toString(profile.heapTokens())), Duration.ofMinutes(3),
+        out.resolve("heap.out"));
+    String[] fields = output.strip().lines().reduce((a, b) -> b).orElse("").split(" ");
+    HeapPerToken.Result result = new HeapPerToken.Result(Integer.parseInt(fields[0]),
+        Long.parseLong(fields[1]), Double.parseDouble(fields[2]), Integer.parseInt(fields[3]));
+    if (result.rejected() > 0 || result.cached() != result.tokens()) {
+      errors.add("heap: " + result.rejected() + " tokens rejected, " + result.cached() + " of "
+          + result.tokens() + " cached");
+    }
+    return result;
+  }
+
+  private void heapRows(HeapPerToken.Result heap, ResultTable table) {
+    table.addJudged("5", "heap per cached live token (" + heap.cached()
+            + " tokens, full cache)", "-", ResultTable.format(heap.bytesPerToken(), "B"), "",
+        "<= 300 B", heap.bytesPerToken(), 300, false, "B");
+  }
+
+  private List<JmhRun.Score> runJmh() throws Exception {
+    progress("jmh: " + profile.jmh().describe() + " (log: " + out.resolve("jmh.log") + ")");
+    try (OutputStream file = Files.newOutputStream(out.resolve("jmh.log"));
+        PrintStream log = new PrintStream(file, true, StandardCharsets.UTF_8)) {
+      return JmhRun.run(profile.jmh(), log);
+    }
+  }
+
+  private String jmhTable(List<JmhRun.Score> scores) {
+    StringBuilder text = new StringBuilder("JMH micro-benchmarks (" + profile.jmh().describe()
+        + ")\n");
+    int width = scores.stream().mapToInt(s -> label(s).length()).max().orElse(10);
+    for (JmhRun.Score s : scores) {
+      text.append(String.format(Locale.ROOT, "  %-" + width + "s  %10.3f +- %-8.3f %s",
+          label(s), s.score(), Double.isNaN(s.error()) ? 0.0 : s.error(), s.unit()));
+      if (s.params().startsWith("bodyBytes=") && s.unit().equals("us/op")) {
+        double bytes = Double.parseDouble(s.params().substring("bodyBytes=".length()));
+        text.append(String.format(Locale.ROOT, "  (%.0f MB/s)", bytes / s.score()));
+      }
+      text.append('\n');
+    }
+    return text.toString();
+  }
+
+  private static String label(JmhRun.Score s) {
+    return s.benchmark() + (s.params().isEmpty() ? "" : " [" + s.params() + "]");
+  }
+
+  /**
+   * Runs {@code load}, under JFR if {@code --jfr} was given and {@code record}; this JVM's CPU
+   * by thread and the hottest frames go to the output.
+   */
+  private LoadResult profiled(String name, boolean record,
+      Callable<LoadResult> load) throws Exception {
+    if (!profile.jfr() || !record) {
+      return load.call();
+    }
+    Path file = out.resolve(name + ".jfr");
+    ThreadCpu before = ThreadCpu.now();
+    LoadResult result = HotFrames.record(file, load);
+    profiles.addAll(ThreadCpu.now().since(before, "\"" + result.label() + "\""));
+    profiles.add("JFR during \"" + result.label() + "\" (this JVM):");
+    profiles.addAll(HotFrames.summarize(file, 15));
+    return result;
+  }
+
+  private static long calls(double rps, Duration duration) {
+    return Math.max(500, Math.round(rps * duration.toMillis() / 1000.0));
+  }
+
+  private LoadResult checked(LoadResult result) {
+    if (!result.clean()) {
+      errors.add(result.problem());
+    }
+    return result;
+  }
+
+  private static String pair(double p50, double p99) {
+    return ResultTable.latency(p50) + " / " + ResultTable.latency(p99);
+  }
+
+  private static void progress(String message) {
+    System.err.println("bench: " + message);
+  }
+}

@@ -1,0 +1,315 @@
+package io.perishable.bench;
+
+import com.google.protobuf.Duration;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import io.perishable.cli.stack.EnvoyBinary;
+import io.perishable.cli.stack.EnvoyConfig;
+import io.perishable.cli.stack.EnvoyProcess;
+import io.perishable.cli.stack.LocalStack;
+import io.perishable.cli.stack.LoopbackPorts;
+import io.perishable.proto.v1.IssueRequest;
+import io.perishable.proto.v1.TokenServiceGrpc;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Everything the load generators talk to, on loopback:
+ *
+ * <ul>
+ *   <li>the {@link LocalStack}: fake LLM upstream, control plane, authz-service and Envoy from
+ *       the shipped {@code envoy/dev.yaml} (ext_authz in front);
+ *   <li>"Envoy alone": a second Envoy from the same file without the ext_authz filter, routed
+ *       to the same fake upstream;
+ *   <li>an {@link EmptyAuthorizationServer} beside authz-service, the Check RPC's physical limit,
+ *       and a third Envoy from the same file whose ext_authz calls it: what ext_authz costs
+ *       before perishable does anything.
+ * </ul>
+ *
+ * <p>It issues one token through the control plane, like an agent would. The fake upstream
+ * records every request it receives; a background task forgets them every second so a long run
+ * does not fill the heap it shares with authz-service.
+ */
+public final class BenchStack implements AutoCloseable {
+  /** The ext_authz filter's name in the shipped Envoy configs. */
+  static final String EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz";
+
+  private final List<AutoCloseable> started;
+  private final LocalStack stack;
+  private final Envoy envoyAlone;
+  private final Envoy envoyEmptyAuthz;
+  private final EmptyAuthorizationServer empty;
+  private final DecisionCounter decisions;
+  private final BenchRequest request;
+
+  /** An Envoy process and the listener port it serves on. */
+  private record Envoy(EnvoyProcess process, int port) {}
+
+  private BenchStack(List<AutoCloseable> started, LocalStack stack, Envoy envoyAlone,
+      Envoy envoyEmptyAuthz, EmptyAuthorizationServer empty, DecisionCounter decisions,
+      BenchRequest request) {
+    this.started = started;
+    this.stack = stack;
+    this.envoyAlone = envoyAlone;
+    this.envoyEmptyAuthz = envoyEmptyAuthz;
+    this.empty = empty;
+    this.decisions = decisions;
+    this.request = request;
+  }
+
+  /** Starts everything (or nothing: what started is stopped again on failure). */
+  public static BenchStack start(Path repoRoot, Path dataDir) {
+    DecisionCounter decisions = new DecisionCounter();
+    List<AutoCloseable> started = new ArrayList<>();
+    try {
+      // An empty environment: the benchmark always runs against the fake upstream.
+      LocalStack stack = LocalStack.start(new LocalStack.Options(repoRoot,
+          dataDir.resolve("stack"), Map.of(), 0, 0, 0, 0, 0, Clock.systemUTC(),
+          Clock.systemUTC(), decisions));
+      started.add(stack);
+      EmptyAuthorizationServer empty = EmptyAuthorizationServer.start(0, 9 * 1024 * 1024);
+      started.add(empty);
+      int fakePort = stack.fakeLlm().port();
+      Envoy alone = startEnvoy(repoRoot, dataDir, "envoy-alone", started,
+          (port, admin) -> envoyAloneConfig(repoRoot, port, admin, stack.authzPort(), fakePort));
+      Envoy emptyAuthz = startEnvoy(repoRoot, dataDir, "envoy-empty-authz", started,
+          (port, admin) -> envoyConfig(repoRoot, port, admin, empty.port(), fakePort));
+      ScheduledExecutorService cleaner = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "bench-journal-cleaner");
+        t.setDaemon(true);
+        return t;
+      });
+      started.add(cleaner::shutdownNow);
+      cleaner.scheduleAtFixedRate(stack.fakeLlm()::clear, 1, 1, TimeUnit.SECONDS);
+      BenchRequest request = new BenchRequest(issueToken(stack));
+      return new BenchStack(started, stack, alone, emptyAuthz, empty, decisions, request);
+    } catch (IOException e) {
+      closeAll(started);
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException e) {
+      closeAll(started);
+      throw e;
+    }
+  }
+
+  @FunctionalInterface
+  private interface ConfigForPorts {
+    EnvoyConfig make(int port, int adminPort) throws IOException;
+  }
+
+  private static Envoy startEnvoy(Path repoRoot, Path dataDir, String name,
+      List<AutoCloseable> started, ConfigForPorts config) throws IOException {
+    int port = LoopbackPorts.freePort();
+    int adminPort = LoopbackPorts.freePort();
+    Path file = dataDir.resolve(name + ".yaml");
+    config.make(port, adminPort).write(file);
+    EnvoyProcess process = EnvoyProcess.start(EnvoyBinary.locate(repoRoot), file, adminPort,
+        dataDir.resolve(name + ".log"));
+    started.add(process);
+    return new Envoy(process, port);
+  }
+
+  /** The shipped dev config, its ext_authz calling {@code authzPort}. */
+  static EnvoyConfig envoyConfig(Path repoRoot, int port, int adminPort, int authzPort,
+      int fakeLlmPort) throws IOException {
+    return EnvoyConfig.load(repoRoot.resolve("envoy/dev.yaml"))
+        .withAdminPort(adminPort)
+        .withListenerPort("llm_ingress", port)
+        .withClusterEndpoint("perishable_authz", "127.0.0.1", authzPort)
+        .withClusterEndpoint("upstream_openai", "127.0.0.1", fakeLlmPort)
+        .withClusterEndpoint("upstream_anthropic", "127.0.0.1", fakeLlmPort);
+  }
+
+  /**
+   * The shipped dev config without ext_authz: same listener, buffer filter, routes, access log
+   * and clusters. Nobody sets the routing header here, so the client sends it (see {@link
+   * BenchRequest#headersWithoutAuthz}).
+   */
+  static EnvoyConfig envoyAloneConfig(Path repoRoot, int port, int adminPort, int authzPort,
+      int fakeLlmPort) throws IOException {
+    return envoyConfig(repoRoot, port, adminPort, authzPort, fakeLlmPort)
+        .withoutHttpFilter(EXT_AUTHZ_FILTER);
+  }
+
+  private static String issueToken(LocalStack stack) {
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(stack.controlPlaneTarget()).usePlaintext().build();
+    try {
+      Metadata headers = new Metadata();
+      headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+          "Bearer " + stack.issuerSecret());
+      return TokenServiceGrpc.newBlockingStub(channel)
+          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .issue(IssueRequest.newBuilder()
+              .setAgentId("bench")
+              .addScopes("llm:complete")
+              .addModels(ChatBodies.MODEL)
+              .setMaxTokensPerRequest(256)
+              // Longer than any run: the token stays valid and cached throughout.
+              .setTtl(Duration.newBuilder().setSeconds(3600))
+              .build())
+          .getToken();
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /**
+   * Sends the benchmark request once through each Envoy and the Check once to each gRPC server,
+   * and fails unless every one of them succeeds (200 from the fake upstream; an allow from
+   * authz-service; OK from the empty handler). Run before any load, so a broken fixture fails
+   * fast instead of measuring error pages.
+   *
+   * @throws IllegalStateException naming what did not work
+   */
+  public void selfCheck() {
+    expect200("Envoy with ext_authz", envoyUrl(), request.headersWithToken());
+    expect200("Envoy alone", envoyAloneUrl(),
+        BenchRequest.headersWithoutAuthz(stack.openAiKey(), "openai"));
+    expect200("Envoy with ext_authz calling the empty handler", envoyEmptyAuthzUrl(),
+        BenchRequest.headersWithoutAuthz(stack.openAiKey(), "openai"));
+    expectCheckOk("authz-service", stack.authzPort());
+    expectCheckOk("empty Authorization handler", empty.port());
+    if (decisions.denied() > 0) {
+      throw new IllegalStateException("authz-service denied the benchmark request: "
+          + decisions.lastDenial());
+    }
+  }
+
+  private void expect200(String what, URI url, Map<String, String> headers) {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    HttpRequest.Builder post = HttpRequest.newBuilder(url)
+        .timeout(java.time.Duration.ofSeconds(10))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(request.body()));
+    headers.forEach(post::header);
+    HttpResponse<String> response;
+    try {
+      response = http.send(post.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IllegalStateException(what + ": request failed: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(what + ": interrupted", e);
+    }
+    if (response.statusCode() != 200 || !response.body().contains("\"choices\"")) {
+      throw new IllegalStateException(what + " answered " + response.statusCode() + " "
+          + response.body() + " (expected 200 with a chat completion)");
+    }
+  }
+
+  private void expectCheckOk(String what, int port) {
+    ManagedChannel channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    try {
+      CheckResponse response = AuthorizationGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .check(request.checkRequest());
+      if (response.getStatus().getCode() != 0) {
+        throw new IllegalStateException(what + " did not allow the benchmark Check: "
+            + response.getDeniedResponse().getBody());
+      }
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  public BenchRequest request() {
+    return request;
+  }
+
+  /** Envoy with ext_authz (the shipped config), at the benchmark path. */
+  public URI envoyUrl() {
+    return URI.create(stack.envoyUrl() + BenchRequest.PATH);
+  }
+
+  /** Envoy without ext_authz, at the benchmark path. */
+  public URI envoyAloneUrl() {
+    return URI.create("http://127.0.0.1:" + envoyAlone.port() + BenchRequest.PATH);
+  }
+
+  /**
+   * Envoy whose ext_authz calls the empty handler, at the benchmark path. The handler sets no
+   * header, so requests need what {@link BenchRequest#headersWithoutAuthz} adds.
+   */
+  public URI envoyEmptyAuthzUrl() {
+    return URI.create("http://127.0.0.1:" + envoyEmptyAuthz.port() + BenchRequest.PATH);
+  }
+
+  /** The fake upstream's OpenAI key: what Envoy alone must be sent. Secret. */
+  public String providerKey() {
+    return stack.openAiKey();
+  }
+
+  public String authzTarget() {
+    return "127.0.0.1:" + stack.authzPort();
+  }
+
+  public String emptyAuthzTarget() {
+    return "127.0.0.1:" + empty.port();
+  }
+
+  /**
+   * CPU time used so far (user + system) by each process a request goes through; the
+   * difference across a run, divided by its requests, is CPU per request.
+   *
+   * @param jvm this JVM: authz-service, the control plane and the fake upstream
+   */
+  public record CpuTimes(java.time.Duration envoyAlone, java.time.Duration envoyEmptyAuthz,
+      java.time.Duration envoyWithAuthz, java.time.Duration jvm) {}
+
+  public CpuTimes cpuTimes() {
+    return new CpuTimes(cpu(ProcessHandle.of(envoyAlone.process().pid())),
+        cpu(ProcessHandle.of(envoyEmptyAuthz.process().pid())),
+        cpu(ProcessHandle.of(stack.envoy().pid())), cpu(Optional.of(ProcessHandle.current())));
+  }
+
+  private static java.time.Duration cpu(Optional<ProcessHandle> process) {
+    return process.flatMap(p -> p.info().totalCpuDuration()).orElse(java.time.Duration.ZERO);
+  }
+
+  long allowed() {
+    return decisions.allowed();
+  }
+
+  long denied() {
+    return decisions.denied();
+  }
+
+  String lastDenial() {
+    return decisions.lastDenial();
+  }
+
+  @Override
+  public void close() {
+    closeAll(started);
+  }
+
+  private static void closeAll(List<AutoCloseable> started) {
+    for (int i = started.size() - 1; i >= 0; i--) {
+      try {
+        started.get(i).close();
+      } catch (Exception e) {
+        // Keep stopping the rest.
+      }
+    }
+    started.clear();
+  }
+}

@@ -1,0 +1,54 @@
+package io.perishable.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.perishable.bench.jmh.JmhRun;
+import io.perishable.cli.stack.EnvoyBinary;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Java side of {@code bench/run --smoke}, so {@code ./bin/test} keeps the harness from
+ * rotting without needing wrk or ghz: the stack the load generators talk to (three Envoys, the
+ * fake upstream, authz-service and the empty handler) serves the exact benchmark request, the
+ * heap measurement caches every token, and every JMH benchmark runs with an allowed fixture.
+ * Nothing here is timed.
+ */
+class BenchSmokeTest {
+
+  @Test
+  void stack_servesTheBenchmarkRequestThroughEveryEnvoyAndBothCheckServers(@TempDir Path data) {
+    try (BenchStack stack = BenchStack.start(EnvoyBinary.repoRoot(), data)) {
+      stack.selfCheck();
+
+      assertEquals(0, stack.denied(), stack.lastDenial());
+      // One request through Envoy with ext_authz, one Check straight to authz-service.
+      assertEquals(2, stack.allowed());
+    }
+  }
+
+  @Test
+  void heapPerToken_cachesEveryToken() {
+    HeapPerToken.Result result = HeapPerToken.measure(500);
+
+    assertEquals(0, result.rejected());
+    assertEquals(500, result.cached());
+  }
+
+  @Test
+  void jmh_everyBenchmarkRunsOnAnAllowedFixture() throws Exception {
+    List<JmhRun.Score> scores =
+        JmhRun.run(JmhRun.Settings.inProcess(), new PrintStream(OutputStream.nullOutputStream()));
+
+    // Decision engine, Check handler, body inspector at 2 KB and 1 MiB.
+    assertEquals(4, scores.size(), scores.toString());
+    for (JmhRun.Score score : scores) {
+      assertTrue(score.score() > 0, score.toString());
+    }
+  }
+}
