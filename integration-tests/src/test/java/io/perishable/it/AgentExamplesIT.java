@@ -31,6 +31,27 @@ class AgentExamplesIT {
   }
 
   @Test
+  void javaAgent_issuesCallsDelegatesAndRefreshes() throws Exception {
+    try (Stack stack = new Stack()) {
+      io.perishable.examples.JavaAgent.Result result = io.perishable.examples.JavaAgent.run(
+          stack.stack.controlPlaneTarget(), stack.stack.envoyUrl(), stack.stack.issuerSecret(),
+          java.time.Clock.systemUTC());
+      assertEquals("Hello from fake-llm.", result.answer());
+      assertTrue(result.subAnswer().startsWith("Hello"));
+      assertEquals(403, result.childOverLimitStatus());
+      assertEquals("max_tokens_exceeded", result.childOverLimitCode());
+      assertEquals("PERMISSION_DENIED", result.greedyChild());
+      assertTrue(result.refreshed());
+      assertEquals("Hello from fake-llm.", result.afterRefresh());
+      assertEquals(3, stack.stack.fakeLlm().requests().size());
+      for (RecordedRequest r : stack.stack.fakeLlm().requests()) {
+        assertEquals(List.of("Bearer " + stack.stack.openAiKey()),
+            r.headerValues("authorization"));
+      }
+    }
+  }
+
+  @Test
   void pythonAgent_issuesCallsDelegatesAndRefreshes() throws Exception {
     String python = System.getenv("PERISHABLE_PYTHON");
     Assumptions.assumeTrue(python != null && !python.isBlank(),
