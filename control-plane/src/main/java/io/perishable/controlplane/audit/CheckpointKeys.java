@@ -1,18 +1,12 @@
 package io.perishable.controlplane.audit;
 
+import io.perishable.controlplane.keys.KeyFiles;
 import io.perishable.token.Ed25519PublicKeys;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -24,13 +18,11 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 
 /**
  * The Ed25519 keys that sign audit checkpoints: separate from the token-signing keys, on disk as
@@ -45,12 +37,6 @@ import java.util.Set;
  * public key a verifier can check the chain but not who wrote it.
  */
 public final class CheckpointKeys {
-  private static final Set<PosixFilePermission> OWNER_ONLY_FILE =
-      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
-  private static final Set<PosixFilePermission> OWNER_ONLY_DIR = EnumSet.of(
-      PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-      PosixFilePermission.OWNER_EXECUTE);
-
   private record Key(String keyId, PrivateKey privateKey, byte[] rawPublic, long createdAtMs) {}
 
   private final Path dir;
@@ -65,8 +51,7 @@ public final class CheckpointKeys {
   public static CheckpointKeys open(Path dataDir, Clock clock) {
     Path dir = dataDir.resolve("keys");
     try {
-      Files.createDirectories(dir);
-      Files.setPosixFilePermissions(dir, OWNER_ONLY_DIR);
+      KeyFiles.ownerOnlyDirectory(dir);
       List<Key> keys = new ArrayList<>();
       try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "checkpoint-*.key")) {
         for (Path file : files) {
@@ -122,16 +107,7 @@ public final class CheckpointKeys {
   }
 
   private static Key read(Path file) throws IOException {
-    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-    if (!OWNER_ONLY_FILE.containsAll(perms)) {
-      throw new IllegalStateException("audit checkpoint key " + file + " has permissions "
-          + PosixFilePermissions.toString(perms) + "; it must be readable by its owner only"
-          + " (chmod 600)");
-    }
-    Properties p = new Properties();
-    try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      p.load(in);
-    }
+    Properties p = KeyFiles.readOwnerOnly(file, "audit checkpoint key");
     try {
       byte[] raw = Base64.getDecoder().decode(p.getProperty("public", ""));
       PublicKey publicKey = Ed25519PublicKeys.fromRaw(raw);
@@ -171,23 +147,7 @@ public final class CheckpointKeys {
         + "public=" + Base64.getEncoder().encodeToString(raw) + "\n"
         + "private_pkcs8=" + Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded())
         + "\n";
-    Path target = dir.resolve("checkpoint-" + key.keyId() + ".key");
-    // Owner-only from the first byte, durable, then moved into place.
-    Path tmp = Files.createTempFile(dir, ".checkpoint-", ".tmp",
-        PosixFilePermissions.asFileAttribute(OWNER_ONLY_FILE));
-    try {
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        channel.force(true);
-      }
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    KeyFiles.writeOwnerOnly(dir.resolve("checkpoint-" + key.keyId() + ".key"), text);
     return key;
   }
 }

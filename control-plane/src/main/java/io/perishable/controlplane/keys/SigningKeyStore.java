@@ -3,23 +3,15 @@ package io.perishable.controlplane.keys;
 import io.perishable.token.SigningKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Properties;
-import java.util.Set;
 
 /**
  * Signing keys on disk under {@code <data_dir>/keys}: one {@code signing-<key id>.key} file per
@@ -30,12 +22,6 @@ import java.util.Set;
  * have leaked is worse than a control plane that does not start.
  */
 public final class SigningKeyStore {
-  private static final Set<PosixFilePermission> OWNER_ONLY_FILE =
-      EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
-  private static final Set<PosixFilePermission> OWNER_ONLY_DIR = EnumSet.of(
-      PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-      PosixFilePermission.OWNER_EXECUTE);
-
   private final Path dir;
   private final List<SigningKey> keys;
 
@@ -48,8 +34,7 @@ public final class SigningKeyStore {
   public static SigningKeyStore open(Path dataDir, Clock clock) {
     Path dir = dataDir.resolve("keys");
     try {
-      Files.createDirectories(dir);
-      Files.setPosixFilePermissions(dir, OWNER_ONLY_DIR);
+      KeyFiles.ownerOnlyDirectory(dir);
       List<SigningKey> keys = new ArrayList<>();
       try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "signing-*.key")) {
         for (Path file : files) {
@@ -83,16 +68,7 @@ public final class SigningKeyStore {
   }
 
   private static SigningKey read(Path file) throws IOException {
-    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-    if (!OWNER_ONLY_FILE.containsAll(perms)) {
-      throw new IllegalStateException("signing key " + file + " has permissions "
-          + PosixFilePermissions.toString(perms) + "; it must be readable by its owner only"
-          + " (chmod 600)");
-    }
-    Properties p = new Properties();
-    try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      p.load(in);
-    }
+    Properties p = KeyFiles.readOwnerOnly(file, "signing key");
     try {
       SigningKey key = SigningKey.fromPkcs8(
           Base64.getDecoder().decode(p.getProperty("private_pkcs8", "")),
@@ -114,25 +90,6 @@ public final class SigningKeyStore {
         + "created_at_ms=" + key.createdAtMs() + "\n"
         + "public=" + Base64.getEncoder().encodeToString(key.rawPublicKey()) + "\n"
         + "private_pkcs8=" + Base64.getEncoder().encodeToString(key.pkcs8()) + "\n";
-    Path target = dir.resolve("signing-" + key.keyId() + ".key");
-    // Created with owner-only permissions from the first byte, then moved into place.
-    Path tmp = Files.createTempFile(dir, ".signing-", ".tmp",
-        PosixFilePermissions.asFileAttribute(OWNER_ONLY_FILE));
-    try {
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      try (var channel = java.nio.channels.FileChannel.open(tmp,
-          java.nio.file.StandardOpenOption.WRITE)) {
-        channel.force(true);
-      }
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target);
-      }
-    } catch (FileAlreadyExistsException e) {
-      throw new IllegalStateException("signing key " + target + " already exists");
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    KeyFiles.writeOwnerOnly(dir.resolve("signing-" + key.keyId() + ".key"), text);
   }
 }
