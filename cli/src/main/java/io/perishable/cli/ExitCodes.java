@@ -9,6 +9,12 @@ public final class ExitCodes {
   public static final int USAGE = 2;
   /** A configuration file or value is wrong. */
   public static final int CONFIG = 3;
+  /**
+   * Stored data does not verify: the control plane's audit log on start, or the log or export
+   * {@code perishable audit verify} checked. The same code as {@link #CONFIG}: in both cases an
+   * operator must act before running the command again helps.
+   */
+  public static final int DAMAGED_DATA = 3;
 
   private ExitCodes() {}
 }

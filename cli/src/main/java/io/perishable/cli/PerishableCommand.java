@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
         LineageCommand.class,
         IssuerSecretCommand.class,
         ConfigCommand.class,
+        AuditCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class PerishableCommand implements Runnable {

@@ -11,12 +11,17 @@ import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
+import io.perishable.controlplane.audit.CheckpointKeys;
+import io.perishable.controlplane.audit.FileAuditLog;
+import io.perishable.controlplane.audit.FileAuditLogConfig;
 import io.perishable.controlplane.issue.IssuancePolicy;
 import io.perishable.controlplane.issue.TokenIssuer;
 import io.perishable.controlplane.issue.TokenServiceEndpoint;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
 import io.perishable.controlplane.keys.SigningKeyStore;
+import io.perishable.controlplane.journal.AuditTrail;
 import io.perishable.controlplane.lookup.TokenLookup;
+import io.perishable.controlplane.metrics.ControlPlaneMetrics;
 import io.perishable.controlplane.revocation.RevocationRules;
 import io.perishable.controlplane.revocation.Revoker;
 import io.perishable.controlplane.sync.SyncHub;
@@ -44,6 +49,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -61,6 +67,7 @@ class TokenServiceTest {
   private final List<Delta> published = new ArrayList<>();
   private SigningKeyStore keys;
   private ManagedChannel channel;
+  private FileAuditLog audit;
 
   @BeforeEach
   void start() {
@@ -73,9 +80,17 @@ class TokenServiceTest {
       published.add(delta);
       return new SyncHub.Propagation(List.of("replica-a"), List.of());
     }, clock, config.maxTtl(), config.scopes().keySet());
+    audit = FileAuditLog.open(FileAuditLogConfig.defaults(dataDir.resolve("audit")),
+        CheckpointKeys.open(dataDir, clock), clock);
     channel = grpc.serve(ServerInterceptors.intercept(
-        new TokenServiceEndpoint(issuer, revoker, new TokenLookup(index, rules, clock)),
+        new TokenServiceEndpoint(issuer, revoker, new TokenLookup(index, rules, clock),
+            new AuditTrail(audit, nanos -> { }), Runnable::run, new ControlPlaneMetrics()),
         new IssuerAuthenticator(config.issuers())));
+  }
+
+  @AfterEach
+  void closeAudit() {
+    audit.close();
   }
 
   private TokenServiceGrpc.TokenServiceBlockingStub stub(String secret) {

@@ -109,6 +109,7 @@ final class ReplicatedStack implements AutoCloseable {
         "  default_upstream: openai",
         "  heartbeat_interval: 200ms",
         "  max_delegation_depth: 4",
+        "  metrics_port: 0",
         "  issuers:",
         "    - id: revocation-it",
         "      secret_sha256: "

@@ -14,6 +14,7 @@ import io.perishable.authz.upstream.Provider;
 import io.perishable.authz.upstream.UpstreamConfig;
 import io.perishable.authz.upstream.VaultKey;
 import io.perishable.tls.TlsFiles;
+import io.perishable.controlplane.config.AuditSettings;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.config.IssuerCredential;
 import java.io.IOException;
@@ -82,7 +83,9 @@ public final class ConfigFile {
   public ControlPlaneConfig controlPlane() {
     ConfigNode cp = root.child("control_plane").allowOnly(Set.of("host", "port", "data_dir",
         "default_ttl", "max_ttl", "default_upstream", "heartbeat_interval", "issuers",
-        "max_delegation_depth"));
+        "max_delegation_depth", "metrics_port", "shutdown_grace", "audit"));
+    ConfigNode audit = cp.child("audit").allowOnly(Set.of("checkpoint_interval",
+        "checkpoint_every_records", "quarantine_damaged_tail"));
     Map<String, Optional<Duration>> scopes = new LinkedHashMap<>();
     for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
       scopes.put(e.getKey(), e.getValue().child("max_ttl").optionalDuration());
@@ -112,7 +115,14 @@ public final class ConfigFile {
         issuers,
         cp.child("heartbeat_interval").duration(ControlPlaneConfig.DEFAULT_HEARTBEAT_INTERVAL),
         cp.child("max_delegation_depth").integer(ControlPlaneConfig.DEFAULT_MAX_DELEGATION_DEPTH,
-            0, ControlPlaneConfig.MAX_MAX_DELEGATION_DEPTH));
+            0, ControlPlaneConfig.MAX_MAX_DELEGATION_DEPTH),
+        cp.child("metrics_port").integer(ControlPlaneConfig.DEFAULT_METRICS_PORT, -1, 65535),
+        cp.child("shutdown_grace").duration(ControlPlaneConfig.DEFAULT_SHUTDOWN_GRACE),
+        new AuditSettings(
+            audit.child("checkpoint_interval").duration(AuditSettings.DEFAULT_CHECKPOINT_INTERVAL),
+            audit.child("checkpoint_every_records").longValue(
+                AuditSettings.DEFAULT_CHECKPOINT_EVERY_RECORDS, 1, Long.MAX_VALUE),
+            audit.child("quarantine_damaged_tail").bool(false)));
   }
 
   /** authz-service's configuration: its section plus the full scope and upstream catalogs. */

@@ -133,6 +133,16 @@ final class ConfigNode {
     return value;
   }
 
+  boolean bool(boolean defaultValue) {
+    if (isMissing()) {
+      return defaultValue;
+    }
+    if (!node.isBoolean()) {
+      throw error("expected true or false, got '" + node.asText() + "'");
+    }
+    return node.asBoolean();
+  }
+
   Duration duration(Duration defaultValue) {
     if (isMissing()) {
       return defaultValue;

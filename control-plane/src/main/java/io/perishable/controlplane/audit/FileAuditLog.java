@@ -171,6 +171,20 @@ public final class FileAuditLog implements AuditLog {
     return open(config, keys, clock, FSYNC);
   }
 
+  /**
+   * As {@link #open(FileAuditLogConfig, CheckpointKeys, Clock)}, and tells {@code fsyncNanos} how
+   * long each batch's fsync took (for a latency metric; called on the writer thread: keep it
+   * short).
+   */
+  public static FileAuditLog open(FileAuditLogConfig config, CheckpointKeys keys, Clock clock,
+      java.util.function.LongConsumer fsyncNanos) {
+    return open(config, keys, clock, (channel, throughSeq) -> {
+      long start = System.nanoTime();
+      FSYNC.force(channel, throughSeq);
+      fsyncNanos.accept(System.nanoTime() - start);
+    });
+  }
+
   static FileAuditLog open(FileAuditLogConfig config, CheckpointKeys keys, Clock clock,
       ForceHook forceHook) {
     try {

@@ -13,7 +13,7 @@ import java.util.Set;
  *
  * @param host address to listen on (loopback by default)
  * @param port gRPC port (0 = ephemeral, for tests)
- * @param dataDir where signing keys (and later the audit log) live
+ * @param dataDir where signing keys and the audit log ({@code audit/}) live
  * @param defaultTtl lifetime of a token whose Issue request names none
  * @param maxTtl longest lifetime any token may have
  * @param scopes scope names the catalog defines, each with an optional tighter max ttl
@@ -23,6 +23,9 @@ import java.util.Set;
  * @param heartbeatInterval how often Sync streams carry a heartbeat
  * @param maxDelegationDepth how many ancestors a delegated token may have: 0 disables
  *     delegation, 1 lets root tokens mint children but children mint nothing, and so on
+ * @param metricsPort where {@code /metrics} is served, on {@code host} (0 = ephemeral, -1 = off)
+ * @param shutdownGrace how long a shutdown lets in-flight calls finish before cutting them off
+ * @param audit the audit log's checkpoints and damage handling
  */
 public record ControlPlaneConfig(
     String host,
@@ -35,7 +38,10 @@ public record ControlPlaneConfig(
     String defaultUpstream,
     List<IssuerCredential> issuers,
     Duration heartbeatInterval,
-    int maxDelegationDepth) {
+    int maxDelegationDepth,
+    int metricsPort,
+    Duration shutdownGrace,
+    AuditSettings audit) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7400;
@@ -47,11 +53,46 @@ public record ControlPlaneConfig(
   public static final int DEFAULT_MAX_DELEGATION_DEPTH = 4;
   /** Every ancestor id rides in every token: keep tokens (and headers) small. */
   public static final int MAX_MAX_DELEGATION_DEPTH = 16;
+  public static final int DEFAULT_METRICS_PORT = 7410;
+  public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
   public ControlPlaneConfig {
     scopes = Map.copyOf(scopes);
     upstreams = Set.copyOf(upstreams);
     issuers = List.copyOf(issuers);
+  }
+
+  /** A configuration with metrics on an ephemeral port, default grace and audit settings. */
+  public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
+      Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
+      String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
+      int maxDelegationDepth) {
+    this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
+        heartbeatInterval, maxDelegationDepth, 0, DEFAULT_SHUTDOWN_GRACE, AuditSettings.DEFAULTS);
+  }
+
+  public ControlPlaneConfig withPort(int newPort) {
+    return new ControlPlaneConfig(host, newPort, dataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
+        shutdownGrace, audit);
+  }
+
+  public ControlPlaneConfig withDataDir(Path newDataDir) {
+    return new ControlPlaneConfig(host, port, newDataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
+        shutdownGrace, audit);
+  }
+
+  public ControlPlaneConfig withMetricsPort(int newMetricsPort) {
+    return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, newMetricsPort,
+        shutdownGrace, audit);
+  }
+
+  public ControlPlaneConfig withAudit(AuditSettings newAudit) {
+    return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
+        shutdownGrace, newAudit);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -82,6 +123,14 @@ public record ControlPlaneConfig(
     require(maxDelegationDepth >= 0 && maxDelegationDepth <= MAX_MAX_DELEGATION_DEPTH,
         "control_plane.max_delegation_depth",
         "must lie between 0 and " + MAX_MAX_DELEGATION_DEPTH + ", got " + maxDelegationDepth);
+    require(metricsPort >= -1 && metricsPort <= 65535, "control_plane.metrics_port",
+        "must be -1 (off), 0 (ephemeral) or a port, got " + metricsPort);
+    require(metricsPort <= 0 || metricsPort != port, "control_plane.metrics_port",
+        "must differ from control_plane.port " + port);
+    require(shutdownGrace != null && !shutdownGrace.isNegative(),
+        "control_plane.shutdown_grace", "must not be negative");
+    require(audit != null, "control_plane.audit", "must be set");
+    audit.validate();
     return this;
   }
 

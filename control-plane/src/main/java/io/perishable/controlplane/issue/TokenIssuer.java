@@ -39,12 +39,36 @@ public final class TokenIssuer {
   }
 
   /**
-   * Validates, signs, indexes and returns the token; throws {@link IssueRejectedException}.
+   * A signed token not yet indexed nor answered: the response to send and the index entry to
+   * add once its {@code issued} audit record is durable.
+   */
+  public record Minted(IssueResponse response, IndexedToken indexed) {}
+
+  /**
+   * Validates, signs, indexes and returns the token at once; throws {@link
+   * IssueRejectedException}. The control plane itself uses {@link #mint} and indexes only
+   * after the audit record is durable.
    *
    * @param issuerId the authenticated issuer, or null for a delegated call that presented
    *     only a parent token (the endpoint refuses anything else without an issuer)
    */
   public IssueResponse issue(String issuerId, IssueRequest request) {
+    Minted minted = mint(issuerId, request);
+    index(minted);
+    return minted.response();
+  }
+
+  /** Adds a minted token to the index. */
+  public void index(Minted minted) {
+    index.add(minted.indexed());
+  }
+
+  /**
+   * Validates and signs a token without indexing it; throws {@link IssueRejectedException}.
+   *
+   * @param issuerId as for {@link #issue}
+   */
+  public Minted mint(String issuerId, IssueRequest request) {
     long now = clock.millis();
     IssuancePolicy.Decision decision;
     String mintedBy;
@@ -75,12 +99,11 @@ public final class TokenIssuer {
         .putAllLabels(decision.grant().getLabelsMap())
         .build();
     String token = TokenCodec.encode(claims, key);
-    index.add(new IndexedToken(claims, mintedBy));
-    LOG.info(() -> "issued token_id=" + claims.getTokenId() + " agent=" + claims.getAgentId()
+    LOG.fine(() -> "minted token_id=" + claims.getTokenId() + " agent=" + claims.getAgentId()
         + " minted_by=" + mintedBy + " depth=" + claims.getAncestorIdsCount() + " scopes="
         + claims.getScopesList() + " upstream=" + claims.getUpstream() + " ttl_ms="
         + decision.ttl().toMillis());
-    return IssueResponse.newBuilder()
+    IssueResponse response = IssueResponse.newBuilder()
         .setToken(token)
         .setTokenId(claims.getTokenId())
         .setIssuedAt(timestamp(now))
@@ -90,6 +113,7 @@ public final class TokenIssuer {
         .setAgentId(claims.getAgentId())
         .addAllAncestorIds(claims.getAncestorIdsList())
         .build();
+    return new Minted(response, new IndexedToken(claims, mintedBy));
   }
 
   /** A protobuf Timestamp for epoch milliseconds. */

@@ -12,7 +12,8 @@ import javax.annotation.concurrent.GuardedBy;
 /**
  * The revocation rules in force, oldest first. A rule is kept until its
  * {@code expires_at_ms}, after which no token it could match is alive; every read drops the
- * ones that passed. In memory only: a restart forgets every rule.
+ * ones that passed. Held in memory and rebuilt from the audit log's {@code revoked} records on
+ * start, so the rules survive a restart.
  */
 public final class RevocationRules {
   @GuardedBy("this")

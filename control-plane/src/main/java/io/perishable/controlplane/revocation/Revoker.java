@@ -75,12 +75,29 @@ public final class Revoker {
       Optional<SyncHub.Propagation> propagation) {}
 
   /**
-   * Revokes; throws {@link RevokeRejectedException} for a bad request.
+   * A validated revocation not yet in force: the rule, how many indexed tokens it covers, and
+   * how long to wait for replica acks (empty: the caller asked not to wait).
+   */
+  public record Prepared(String issuerId, RevocationRule rule, int tokensCovered,
+      Optional<Duration> ackTimeout) {}
+
+  /**
+   * Revokes at once (validate, record, publish); throws {@link RevokeRejectedException} for a
+   * bad request. The control plane itself goes through {@link #prepare} and {@link #enforce},
+   * with the audit record made durable in between.
    *
    * @param issuerId who asked, for the log
    * @param maxWait the longest the caller can wait for acks (its gRPC deadline), if any
    */
   public Outcome revoke(String issuerId, RevokeRequest request, Optional<Duration> maxWait) {
+    return enforce(prepare(issuerId, request, maxWait));
+  }
+
+  /**
+   * Validates the request and builds its rule without putting it in force; throws {@link
+   * RevokeRejectedException} for a bad request.
+   */
+  public Prepared prepare(String issuerId, RevokeRequest request, Optional<Duration> maxWait) {
     long now = clock.millis();
     RevocationRule rule = rule(request, now);
     Duration ackTimeout = ackTimeout(request, maxWait);
@@ -95,22 +112,31 @@ public final class Revoker {
     } else {
       index.forEach(t -> countIfCovered(rule, t, now, covered));
     }
+    return new Prepared(issuerId, rule, covered.get(),
+        request.getSkipReplicaAck() ? Optional.empty() : Optional.of(ackTimeout));
+  }
 
+  /**
+   * Puts a prepared rule in force: records it in {@link RevocationRules}, publishes it to every
+   * replica and waits for their acks (unless the caller asked not to).
+   */
+  public Outcome enforce(Prepared prepared) {
+    RevocationRule rule = prepared.rule();
     // Recorded before it is published: a replica connecting meanwhile gets it in its snapshot.
     rules.add(rule);
     Delta delta = Delta.newBuilder().addAddedRules(rule).build();
     Optional<SyncHub.Propagation> propagation;
-    if (request.getSkipReplicaAck()) {
+    if (prepared.ackTimeout().isEmpty()) {
       publisher.apply(delta, Duration.ZERO);
       propagation = Optional.empty();
     } else {
-      propagation = Optional.of(publisher.apply(delta, ackTimeout));
+      propagation = Optional.of(publisher.apply(delta, prepared.ackTimeout().get()));
     }
     LOG.info(() -> "revoked rule_id=" + rule.getRuleId() + " selector=" + describe(rule)
-        + " issuer=" + issuerId + " tokens_covered=" + covered.get() + " replicas="
-        + propagation.map(p -> "acked " + p.acked() + ", unacked " + p.unacked())
+        + " issuer=" + prepared.issuerId() + " tokens_covered=" + prepared.tokensCovered()
+        + " replicas=" + propagation.map(p -> "acked " + p.acked() + ", unacked " + p.unacked())
             .orElse("not waited for"));
-    return new Outcome(rule, covered.get(), propagation);
+    return new Outcome(rule, prepared.tokensCovered(), propagation);
   }
 
   private static void countIfCovered(RevocationRule rule, IndexedToken token, long now,
@@ -171,7 +197,7 @@ public final class Revoker {
         IndexedToken token = index.get(request.getTokenId()).orElseThrow(() ->
             new RevokeRejectedException(RevokeRejectedException.Kind.NOT_FOUND, "token_id "
                 + printable(request.getTokenId()) + " is not a token this control plane knows"
-                + " (tokens minted before its last restart are not indexed)"));
+                + " (tokens are forgotten an hour after they expire)"));
         rule.setTokenId(token.tokenId());
         issuedBefore.ifPresent(rule::setIssuedBeforeMs);
         // Descendants expire no later than their ancestors.

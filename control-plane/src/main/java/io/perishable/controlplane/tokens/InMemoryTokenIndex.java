@@ -18,8 +18,8 @@ import java.util.function.Predicate;
 import javax.annotation.concurrent.GuardedBy;
 
 /**
- * The token index in this process's memory. Nothing survives a restart: after one, tokens
- * minted earlier are unknown here (they still verify at the replicas until they expire).
+ * The token index in this process's memory, rebuilt on start from the audit log's {@code
+ * issued} records (io.perishable.controlplane.journal.StateReplay).
  *
  * <p>One lock guards everything: the control plane's token API is not a hot path (Issue signs,
  * Revoke waits for replicas), and a lock keeps the three views consistent.

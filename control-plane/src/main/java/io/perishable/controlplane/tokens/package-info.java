@@ -5,8 +5,8 @@
  *
  * <p>{@link io.perishable.controlplane.tokens.TokenIndex} is the narrow door a durable
  * implementation (rebuilt from the audit log, or PostgreSQL for many nodes) slots in behind;
- * {@link io.perishable.controlplane.tokens.InMemoryTokenIndex} is the only one today, so the
- * index starts empty after every control-plane restart. Token strings are never stored: only
+ * {@link io.perishable.controlplane.tokens.InMemoryTokenIndex} is the only one today; the
+ * control plane refills it from the audit log on every start. Token strings are never stored: only
  * their claims.
  */
 package io.perishable.controlplane.tokens;
