@@ -6,6 +6,10 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.perishable.controlplane.accesslog.AccessLogEndpoint;
+import io.perishable.controlplane.report.InMemoryReportLedger;
+import io.perishable.controlplane.report.ReportEndpoint;
+import io.perishable.controlplane.report.ReportLedger;
 import io.perishable.controlplane.audit.AuditLogCorruptedException;
 import io.perishable.controlplane.audit.CheckpointKeys;
 import io.perishable.controlplane.audit.FileAuditLog;
@@ -80,6 +84,7 @@ public final class ControlPlaneServer implements AutoCloseable {
   private final SigningKeyStore keys;
   private final ScheduledExecutorService scheduler;
   private final ExecutorService responder;
+  private final ExecutorService reportAppends;
   private final HealthStatusManager health;
   private final FileAuditLog auditLog;
   private final CheckpointKeys checkpointKeys;
@@ -98,6 +103,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     this.responder = b.responder;
     this.health = b.health;
     this.auditLog = b.auditLog;
+    this.reportAppends = b.reportAppends;
     this.checkpointKeys = b.checkpointKeys;
     this.watch = b.watch;
     this.metricsServer = b.metricsServer;
@@ -114,6 +120,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     SigningKeyStore keys;
     ScheduledExecutorService scheduler;
     ExecutorService responder;
+    ExecutorService reportAppends;
     HealthStatusManager health;
     FileAuditLog auditLog;
     CheckpointKeys checkpointKeys;
@@ -139,6 +146,9 @@ public final class ControlPlaneServer implements AutoCloseable {
       }
       if (responder != null) {
         responder.shutdownNow();
+      }
+      if (reportAppends != null) {
+        reportAppends.shutdownNow();
       }
       if (auditLog != null) {
         auditLog.close();
@@ -231,6 +241,18 @@ public final class ControlPlaneServer implements AutoCloseable {
 
     b.health = new HealthStatusManager();
     b.watch = new AuditWatchEndpoint(b.auditLog);
+    // Decisions from authz replicas (ReportService) and request outcomes from Envoy
+    // (AccessLogService) become audit records too. The ledger that de-duplicates replayed
+    // reports is rebuilt from the log; its appends run off the log's writer thread.
+    long ledgerStart = System.nanoTime();
+    ReportLedger ledger = InMemoryReportLedger.rebuildFrom(b.auditLog);
+    LOG.info(() -> "report ledger rebuilt from the audit log in "
+        + (System.nanoTime() - ledgerStart) / 1_000_000 + "ms");
+    b.reportAppends = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "report-append");
+      t.setDaemon(true);
+      return t;
+    });
     IssuerAuthenticator authenticator = new IssuerAuthenticator(config.issuers());
     b.server = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
@@ -239,6 +261,8 @@ public final class ControlPlaneServer implements AutoCloseable {
             authenticator))
         .addService(ServerInterceptors.intercept(b.watch, authenticator))
         .addService(syncHub)
+        .addService(new ReportEndpoint(b.auditLog, ledger, b.reportAppends))
+        .addService(new AccessLogEndpoint(b.auditLog))
         .addService(b.health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
@@ -388,6 +412,12 @@ public final class ControlPlaneServer implements AutoCloseable {
     } catch (InterruptedException e) {
       server.shutdownNow();
       responder.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    reportAppends.shutdown();
+    try {
+      reportAppends.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
     scheduler.shutdownNow();

@@ -177,6 +177,7 @@ final class ReplicatedStack implements AutoCloseable {
         .withAdminPort(adminPort)
         .withListenerPort("llm_ingress", pair.envoyPort)
         .withClusterEndpoint("perishable_authz", "127.0.0.1", pair.authzPort)
+        .withClusterEndpoint("perishable_control_plane", "127.0.0.1", controlPlane.port())
         .withClusterEndpoint("upstream_openai", "127.0.0.1", fakeLlm.port())
         .withClusterEndpoint("upstream_anthropic", "127.0.0.1", fakeLlm.port())
         .write(config);

@@ -179,7 +179,9 @@ public final class LocalStack implements AutoCloseable {
       int adminPort = pick(options.envoyAdminPort());
       Path envoyConfig = data.resolve("envoy.yaml");
       EnvoyConfig bootstrap = envoyConfig(options.repoRoot(), real, envoyPort, adminPort,
-          authz.port(), fakeLlm == null ? 0 : fakeLlm.port());
+          authz.port(), fakeLlm == null ? 0 : fakeLlm.port())
+          // Envoy's access log (RESPONSE audit records) goes to this stack's control plane.
+          .withClusterEndpoint("perishable_control_plane", "127.0.0.1", controlPlane.port());
       if (options.authzMtls().isPresent()) {
         Mtls mtls = options.authzMtls().get();
         bootstrap = bootstrap.withClusterTls("perishable_authz",
