@@ -55,6 +55,8 @@ final class StackCommand implements Callable<Integer> {
         "perishable stack is up (Ctrl-C stops it):",
         "  Envoy, the LLM endpoint      " + stack.envoyUrl(),
         "  control plane (gRPC)         " + stack.controlPlaneTarget(),
+        "  control plane metrics        http://127.0.0.1:" + stack.controlPlane().metricsPort()
+            + "/metrics",
         "  authz-service (gRPC)         127.0.0.1:" + stack.authzPort(),
         "  authz-service metrics        http://127.0.0.1:" + stack.authz().metricsPort()
             + "/metrics",
