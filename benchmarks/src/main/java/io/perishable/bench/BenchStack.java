@@ -133,6 +133,9 @@ public final class BenchStack implements AutoCloseable {
         .withAdminPort(adminPort)
         .withListenerPort("llm_ingress", port)
         .withClusterEndpoint("perishable_authz", "127.0.0.1", authzPort)
+        // No audit sink in the benchmark: the access log goes to a port nobody listens on
+        // (never the default 7400, where a developer's stack may run).
+        .withClusterEndpoint("perishable_control_plane", "127.0.0.1", LoopbackPorts.freePort())
         .withClusterEndpoint("upstream_openai", "127.0.0.1", fakeLlmPort)
         .withClusterEndpoint("upstream_anthropic", "127.0.0.1", fakeLlmPort);
   }

@@ -155,6 +155,8 @@ class AuditCrashIT {
           .withAdminPort(adminPort)
           .withListenerPort("llm_ingress", envoyPort)
           .withClusterEndpoint("perishable_authz", "127.0.0.1", authzPort)
+          // Envoy's access log goes to this test's control plane, never a default port.
+          .withClusterEndpoint("perishable_control_plane", "127.0.0.1", cpPort)
           .withClusterEndpoint("upstream_openai", "127.0.0.1", llm.port())
           .withClusterEndpoint("upstream_anthropic", "127.0.0.1", llm.port())
           .write(envoyConfig);

@@ -118,6 +118,7 @@ class EnvoyProcessTest {
         .withAdminPort(adminPort)
         .withListenerPort("llm_ingress", listenerPort)
         .withClusterEndpoint("perishable_authz", "127.0.0.1", nobodyListens)
+        .withClusterEndpoint("perishable_control_plane", "127.0.0.1", nobodyListens)
         .withClusterEndpoint("upstream_openai", "127.0.0.1", nobodyListens)
         .withClusterEndpoint("upstream_anthropic", "127.0.0.1", nobodyListens)
         .write(config);
