@@ -4,28 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import io.perishable.authz.DenialReason;
-import io.perishable.authz.body.RequestBodyInspector;
 import io.perishable.authz.ratelimit.RateLimiter;
-import io.perishable.authz.revocation.RevocationSet;
-import io.perishable.authz.scope.PathPattern;
 import io.perishable.authz.scope.RateLimit;
-import io.perishable.authz.scope.ScopeCatalog;
-import io.perishable.authz.scope.ScopeDefinition;
-import io.perishable.authz.sync.SyncStatus;
 import io.perishable.authz.testing.MutableClock;
 import io.perishable.authz.testing.TestTokens;
-import io.perishable.authz.token.KeyRing;
-import io.perishable.authz.token.TokenVerifier;
-import io.perishable.authz.upstream.Provider;
-import io.perishable.authz.upstream.UpstreamConfig;
-import io.perishable.authz.upstream.UpstreamCredentials;
 import io.perishable.token.SigningKey;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -37,28 +23,8 @@ class RateLimitDecisionTest {
   private final DecisionEngine engine;
 
   RateLimitDecisionTest() {
-    KeyRing keys = new KeyRing();
-    keys.replaceAll(Map.of(tokens.key().keyId(), tokens.key().rawPublicKey()));
-    SyncStatus synced = new SyncStatus() {
-      @Override
-      public boolean hasSnapshot() {
-        return true;
-      }
-
-      @Override
-      public Duration silence() {
-        return Duration.ZERO;
-      }
-    };
-    engine = new DecisionEngine(new TokenVerifier(keys, clock, Duration.ofSeconds(30), 100),
-        new RevocationSet(),
-        new ScopeCatalog(List.of(new ScopeDefinition("llm:complete", Set.of("POST"),
-            List.of(PathPattern.compile("/v1/chat/completions")),
-            Optional.of(RateLimit.parse("2/minute"))))),
-        UpstreamCredentials.load(List.of(new UpstreamConfig("openai", Provider.OPENAI,
-            Optional.empty(), Optional.of("K"), null)), Map.of("K", "sk-real")::get),
-        new RequestBodyInspector(64), synced, Optional.empty(),
-        new RateLimiter(ticker::get, 100));
+    engine = SingleScopeEngine.build(tokens, clock, Optional.of(RateLimit.parse("2/minute")),
+        new RateLimiter(ticker::get, 100), () -> true);
   }
 
   private Decision chat(String token, String model) {
