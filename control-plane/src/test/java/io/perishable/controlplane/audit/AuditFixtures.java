@@ -1,5 +1,6 @@
 package io.perishable.controlplane.audit;
 
+import io.perishable.controlplane.MutableClock;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,7 +15,15 @@ final class AuditFixtures {
   /** A force hook that does not fsync: for tests about content, not durability. */
   static final FileAuditLog.ForceHook NO_FSYNC = (channel, throughSeq) -> {};
 
+  /** 2025-11-25T00:00:00Z: where every audit test's clock starts. */
+  static final long START_MS = 1_764_028_800_000L;
+
   private AuditFixtures() {}
+
+  /** A hand-moved clock standing at {@link #START_MS}. */
+  static MutableClock startClock() {
+    return new MutableClock(java.time.Instant.ofEpochMilli(START_MS));
+  }
 
   /** A 22-character token id, like TokenIds makes, numbered for readability. */
   static String tokenId(int n) {
@@ -46,7 +55,7 @@ final class AuditFixtures {
   }
 
   /** Opens a log without fsync (content tests). */
-  static FileAuditLog open(FileAuditLogConfig config, CheckpointKeys keys, FakeClock clock) {
+  static FileAuditLog open(FileAuditLogConfig config, CheckpointKeys keys, MutableClock clock) {
     return FileAuditLog.open(config, keys, clock, NO_FSYNC);
   }
 
@@ -68,7 +77,7 @@ final class AuditFixtures {
    * records (plus the final one close writes), in one segment.
    */
   static void writeLog(Path dir, CheckpointKeys keys, int events, int checkpointEvery) {
-    FakeClock clock = new FakeClock();
+    MutableClock clock = startClock();
     try (FileAuditLog log = open(config(dir).withCheckpoints(checkpointEvery,
         java.time.Duration.ofDays(1)), keys, clock)) {
       for (int i = 1; i <= events; i++) {

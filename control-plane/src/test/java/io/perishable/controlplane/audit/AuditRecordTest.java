@@ -15,9 +15,9 @@ class AuditRecordTest {
   private static final ChainHash PREV = ChainHash.fromHex("11".repeat(32));
 
   private static AuditRecord seal(AuditRecord.Builder b) {
-    byte[] canonical = b.build(2, FakeClock.START_MS, PREV, ChainHash.GENESIS).canonicalBytes();
+    byte[] canonical = b.build(2, AuditFixtures.START_MS, PREV, ChainHash.GENESIS).canonicalBytes();
     ChainHash hash = new ChainHasher().next(PREV, canonical, 0, canonical.length, -1);
-    return b.build(2, FakeClock.START_MS, PREV, hash);
+    return b.build(2, AuditFixtures.START_MS, PREV, hash);
   }
 
   private static String canonical(AuditRecord.Builder b) {

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.perishable.controlplane.MutableClock;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,7 +38,7 @@ class AuditVerifierTest {
   @TempDir
   Path dataDir;
 
-  private final FakeClock clock = new FakeClock();
+  private final MutableClock clock = AuditFixtures.startClock();
   private CheckpointKeys keys;
   private Path logDir;
   private List<String> original;
@@ -236,7 +237,7 @@ class AuditVerifierTest {
   void verifyRate_measured() throws IOException {
     int events = 200_000;
     Path bigDir = dataDir.resolve("big");
-    FakeClock c = new FakeClock();
+    MutableClock c = AuditFixtures.startClock();
     try (FileAuditLog log = AuditFixtures.open(config(bigDir), keys, c)) {
       List<java.util.concurrent.CompletableFuture<AuditRecord>> last = new ArrayList<>();
       for (int i = 1; i <= events; i++) {
@@ -276,7 +277,7 @@ class AuditVerifierTest {
     String text = Files.readString(export, StandardCharsets.UTF_8);
     assertTrue(text.endsWith("}\n"));
     assertEquals(24, text.lines().count());
-    assertTrue(original.get(0).startsWith("{\"seq\":1,\"time_ms\":" + FakeClock.START_MS));
+    assertTrue(original.get(0).startsWith("{\"seq\":1,\"time_ms\":" + AuditFixtures.START_MS));
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.perishable.controlplane.audit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.perishable.controlplane.MutableClock;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ class ChainScanTest {
 
   @Test
   void tamperPastSeveralChunks_sameAnswerOnOneAndFourThreads() throws Exception {
-    FakeClock clock = new FakeClock();
+    MutableClock clock = AuditFixtures.startClock();
     CheckpointKeys keys = CheckpointKeys.open(dataDir, clock);
     Path logDir = dataDir.resolve("audit");
     try (FileAuditLog log = AuditFixtures.open(AuditFixtures.config(logDir)

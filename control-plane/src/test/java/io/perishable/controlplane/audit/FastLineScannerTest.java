@@ -16,9 +16,10 @@ import org.junit.jupiter.api.Test;
 class FastLineScannerTest {
   private static byte[] line(AuditRecord.Builder b, long seq) {
     ChainHash prev = ChainHash.fromHex("ab".repeat(32));
-    byte[] canonical = b.build(seq, FakeClock.START_MS, prev, ChainHash.GENESIS).canonicalBytes();
+    byte[] canonical =
+        b.build(seq, AuditFixtures.START_MS, prev, ChainHash.GENESIS).canonicalBytes();
     ChainHash hash = new ChainHasher().next(prev, canonical, 0, canonical.length, -1);
-    return b.build(seq, FakeClock.START_MS, prev, hash).exportLine();
+    return b.build(seq, AuditFixtures.START_MS, prev, hash).exportLine();
   }
 
   private static List<byte[]> goodLines() {

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.perishable.controlplane.MutableClock;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,7 +42,7 @@ class FileAuditLogTest {
 
   private Path logDir;
   private CheckpointKeys keys;
-  private final FakeClock clock = new FakeClock();
+  private final MutableClock clock = AuditFixtures.startClock();
 
   @BeforeEach
   void setUp() {
@@ -92,10 +93,10 @@ class FileAuditLogTest {
 
       assertEquals(1, first.seq());
       assertEquals(ChainHash.GENESIS, first.prevHash());
-      assertEquals(FakeClock.START_MS, first.timeMs());
+      assertEquals(AuditFixtures.START_MS, first.timeMs());
       assertEquals(2, second.seq());
       assertEquals(first.hash(), second.prevHash());
-      assertEquals(FakeClock.START_MS + 5, second.timeMs());
+      assertEquals(AuditFixtures.START_MS + 5, second.timeMs());
       assertEquals(new AuditLog.Head(2, second.hash()), log.head());
       assertEquals(List.of(first, second), readAll(log, 1));
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.perishable.controlplane.MutableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +35,7 @@ class PythonVerifierTest {
   @TempDir
   Path dataDir;
 
-  private final FakeClock clock = new FakeClock();
+  private final MutableClock clock = AuditFixtures.startClock();
   private CheckpointKeys keys;
   private List<String> keyHex;
   private Path export;
