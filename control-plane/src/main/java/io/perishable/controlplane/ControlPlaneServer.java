@@ -19,6 +19,7 @@ import io.perishable.controlplane.issue.IssuancePolicy;
 import io.perishable.controlplane.issue.TokenIssuer;
 import io.perishable.controlplane.issue.TokenServiceEndpoint;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
+import io.perishable.controlplane.issuer.WorkloadIdentityVerifier;
 import io.perishable.controlplane.journal.AuditTrail;
 import io.perishable.controlplane.journal.ExpiryWatcher;
 import io.perishable.controlplane.journal.StateReplay;
@@ -35,6 +36,7 @@ import io.perishable.controlplane.watch.AuditWatchEndpoint;
 import io.perishable.proto.v1.PublicKey;
 import io.perishable.proto.v1.RevocationRule;
 import io.perishable.proto.v1.Snapshot;
+import io.perishable.tls.ReloadingTls;
 import io.perishable.token.SigningKey;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import java.io.IOException;
@@ -45,6 +47,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -78,6 +81,8 @@ public final class ControlPlaneServer implements AutoCloseable {
   static final Duration EXPIRED_RETENTION = Duration.ofHours(1);
   /** How often expired tokens are looked for (each gets one {@code expired} record). */
   static final Duration EXPIRY_SCAN = Duration.ofSeconds(1);
+  /** How often a file JWKS (workload identity) is re-read, so rotated keys apply. */
+  static final Duration WORKLOAD_JWKS_RELOAD = Duration.ofSeconds(30);
 
   private final Server server;
   private final SyncHub syncHub;
@@ -214,7 +219,8 @@ public final class ControlPlaneServer implements AutoCloseable {
     b.syncHub = new SyncHub(() -> snapshot(keys, rules, clock), clock,
         config.heartbeatInterval(), b.scheduler);
     SyncHub syncHub = b.syncHub;
-    TokenIssuer issuer = new TokenIssuer(new IssuancePolicy(config), keys, clock, index, rules);
+    TokenIssuer issuer = new TokenIssuer(new IssuancePolicy(config), keys, clock, index, rules,
+        config.issuerGrants());
     Revoker revoker = new Revoker(index, rules, syncHub::publish, clock, config.maxTtl(),
         config.scopes().keySet());
     TokenLookup lookup = new TokenLookup(index, rules, clock);
@@ -253,9 +259,26 @@ public final class ControlPlaneServer implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    IssuerAuthenticator authenticator = new IssuerAuthenticator(config.issuers());
-    b.server = NettyServerBuilder
-        .forAddress(new InetSocketAddress(config.host(), config.port()))
+    Optional<WorkloadIdentityVerifier> workloads =
+        config.workloadIdentity().map(WorkloadIdentityVerifier::new);
+    workloads.ifPresent(verifier -> b.scheduler.scheduleWithFixedDelay(() -> {
+      try {
+        verifier.reload();
+      } catch (RuntimeException e) {
+        // A half-written JWKS file: keep the keys we had, try again next time.
+        LOG.warning(() -> "JWKS not reloaded, keeping the previous keys: " + e.getMessage());
+      }
+    }, WORKLOAD_JWKS_RELOAD.toMillis(), WORKLOAD_JWKS_RELOAD.toMillis(),
+        TimeUnit.MILLISECONDS));
+    IssuerAuthenticator authenticator =
+        new IssuerAuthenticator(config.issuers(), workloads, metrics::issuerRejected);
+    InetSocketAddress address = new InetSocketAddress(config.host(), config.port());
+    // With control_plane.tls only clients holding a certificate from its CA get in; the files
+    // are re-read on the scheduler, so rotated certificates apply to new connections.
+    Optional<ReloadingTls> tls = config.tls().map(files -> ReloadingTls.watch(files,
+        b.scheduler));
+    b.server = tls.map(t -> NettyServerBuilder.forAddress(address, t.serverCredentials()))
+        .orElseGet(() -> NettyServerBuilder.forAddress(address))
         .addService(ServerInterceptors.intercept(
             new TokenServiceEndpoint(issuer, revoker, lookup, trail, b.responder, metrics),
             authenticator))
@@ -278,6 +301,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     FileAuditLog log = b.auditLog;
     HTTPServer metricsServer = b.metricsServer;
     LOG.info(() -> "control plane listening on " + config.host() + ":" + server.getPort()
+        + (config.tls().isPresent() ? " (mutual TLS)" : "")
         + ", signing key " + keys.current().keyId() + ", audit log " + log.directory()
         + " at seq " + log.head().seq() + (metricsServer == null ? ", metrics off"
             : ", metrics on http://" + config.host() + ":" + metricsServer.getPort()

@@ -1,5 +1,8 @@
 package io.perishable.controlplane.config;
 
+import io.perishable.controlplane.issuer.IssuerGrants;
+import io.perishable.controlplane.issuer.WorkloadIdentity;
+import io.perishable.tls.TlsFiles;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -26,6 +29,11 @@ import java.util.Set;
  * @param metricsPort where {@code /metrics} is served, on {@code host} (0 = ephemeral, -1 = off)
  * @param shutdownGrace how long a shutdown lets in-flight calls finish before cutting them off
  * @param audit the audit log's checkpoints and damage handling
+ * @param tls mutual TLS on the gRPC port: only clients with a certificate from its CA connect
+ * @param workloadIdentity a platform whose signed JWTs (e.g. Kubernetes service-account
+ *     tokens) authenticate Issue callers besides the static issuer secrets
+ * @param issuerGrants per-principal ceilings on what Issue may grant, first match wins; a
+ *     workload principal that matches none may not issue
  */
 public record ControlPlaneConfig(
     String host,
@@ -41,7 +49,10 @@ public record ControlPlaneConfig(
     int maxDelegationDepth,
     int metricsPort,
     Duration shutdownGrace,
-    AuditSettings audit) {
+    AuditSettings audit,
+    Optional<TlsFiles> tls,
+    Optional<WorkloadIdentity> workloadIdentity,
+    List<IssuerGrants> issuerGrants) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7400;
@@ -60,6 +71,19 @@ public record ControlPlaneConfig(
     scopes = Map.copyOf(scopes);
     upstreams = Set.copyOf(upstreams);
     issuers = List.copyOf(issuers);
+    tls = tls == null ? Optional.empty() : tls;
+    workloadIdentity = workloadIdentity == null ? Optional.empty() : workloadIdentity;
+    issuerGrants = issuerGrants == null ? List.of() : List.copyOf(issuerGrants);
+  }
+
+  /** Without TLS, workload identity or issuer grants. */
+  public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
+      Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
+      String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
+      int maxDelegationDepth, int metricsPort, Duration shutdownGrace, AuditSettings audit) {
+    this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
+        heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit,
+        Optional.empty(), Optional.empty(), List.of());
   }
 
   /** A configuration with metrics on an ephemeral port, default grace and audit settings. */
@@ -74,25 +98,40 @@ public record ControlPlaneConfig(
   public ControlPlaneConfig withPort(int newPort) {
     return new ControlPlaneConfig(host, newPort, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
   }
 
   public ControlPlaneConfig withDataDir(Path newDataDir) {
     return new ControlPlaneConfig(host, port, newDataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
   }
 
   public ControlPlaneConfig withMetricsPort(int newMetricsPort) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, newMetricsPort,
-        shutdownGrace, audit);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
   }
 
   public ControlPlaneConfig withAudit(AuditSettings newAudit) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, newAudit);
+        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants);
+  }
+
+  /** With mutual TLS on the gRPC port. */
+  public ControlPlaneConfig withTls(TlsFiles files) {
+    return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
+        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants);
+  }
+
+  /** With workload-identity issuers and per-principal ceilings. */
+  public ControlPlaneConfig withIssuerIdentity(Optional<WorkloadIdentity> identity,
+      List<IssuerGrants> grants) {
+    return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
+        shutdownGrace, audit, tls, identity, grants);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -114,8 +153,9 @@ public record ControlPlaneConfig(
     require(!upstreams.isEmpty(), "upstreams", "at least one upstream must be defined");
     require(upstreams.contains(defaultUpstream), "control_plane.default_upstream",
         "'" + defaultUpstream + "' is not one of the upstreams " + upstreams);
-    require(!issuers.isEmpty(), "control_plane.issuers",
-        "at least one issuer is needed, or nobody can mint tokens");
+    require(!issuers.isEmpty() || workloadIdentity.isPresent(), "control_plane.issuers",
+        "at least one issuer (or control_plane.workload_identity) is needed, or nobody can "
+            + "mint tokens");
     require(issuers.stream().map(IssuerCredential::id).distinct().count() == issuers.size(),
         "control_plane.issuers", "issuer ids must be unique");
     require(heartbeatInterval.toMillis() >= 10, "control_plane.heartbeat_interval",
@@ -131,7 +171,33 @@ public record ControlPlaneConfig(
         "control_plane.shutdown_grace", "must not be negative");
     require(audit != null, "control_plane.audit", "must be set");
     audit.validate();
+    require(workloadIdentity.isEmpty() || !issuerGrants.isEmpty(),
+        "control_plane.issuer_grants", "workload_identity is set but no principal has a grant,"
+            + " so no workload could issue");
+    for (int i = 0; i < issuerGrants.size(); i++) {
+      validateGrant("control_plane.issuer_grants[" + i + "]", issuerGrants.get(i));
+    }
     return this;
+  }
+
+  private void validateGrant(String field, IssuerGrants grant) {
+    for (String scope : grant.scopes()) {
+      require(scopes.containsKey(scope), field + ".scopes",
+          "unknown scope '" + scope + "'; known scopes: " + new java.util.TreeSet<>(
+              scopes.keySet()));
+    }
+    for (String upstream : grant.upstreams()) {
+      require(upstreams.contains(upstream), field + ".upstreams",
+          "unknown upstream '" + upstream + "'; known upstreams: " + new java.util.TreeSet<>(
+              upstreams));
+    }
+    grant.maxTtl().ifPresent(t -> require(
+        t.compareTo(MIN_TTL) >= 0 && t.compareTo(maxTtl) <= 0, field + ".max_ttl",
+        "must lie between " + DurationText.format(MIN_TTL) + " and control_plane.max_ttl "
+            + DurationText.format(maxTtl)));
+    grant.maxDelegationDepth().ifPresent(d -> require(d >= 0 && d <= maxDelegationDepth,
+        field + ".max_delegation_depth", "must lie between 0 and control_plane."
+            + "max_delegation_depth " + maxDelegationDepth + ", got " + d));
   }
 
   private static void require(boolean ok, String field, String problem) {

@@ -15,14 +15,26 @@ public final class IssueRejectedException extends RuntimeException {
   }
 
   private final Kind kind;
+  private final String reason;
 
   public IssueRejectedException(Kind kind, String message) {
+    this(kind, null, message);
+  }
+
+  /** @param reason a fixed code for the issuer-rejection metric, or null */
+  public IssueRejectedException(Kind kind, String reason, String message) {
     super(message, null, false, false);
     this.kind = kind;
+    this.reason = reason;
   }
 
   public Kind kind() {
     return kind;
+  }
+
+  /** The issuer-rejection metric's reason, or null when this is not about the issuer. */
+  public String reason() {
+    return reason;
   }
 
   static IssueRejectedException invalid(String message) {

@@ -1,6 +1,7 @@
 package io.perishable.controlplane.issue;
 
 import com.google.protobuf.Timestamp;
+import io.perishable.controlplane.issuer.IssuerGrants;
 import io.perishable.controlplane.keys.SigningKeyStore;
 import io.perishable.controlplane.revocation.RevocationRules;
 import io.perishable.controlplane.tokens.IndexedToken;
@@ -12,6 +13,8 @@ import io.perishable.token.SigningKey;
 import io.perishable.token.TokenCodec;
 import io.perishable.token.TokenIds;
 import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
@@ -19,6 +22,13 @@ import java.util.logging.Logger;
  * A request carrying {@code parent_token} is delegation: the parent is verified first
  * ({@link ParentTokenVerifier}), then the child is decided against it
  * ({@link IssuancePolicy#decideChild}).
+ *
+ * <p><b>Issuer grants.</b> What the caller's principal may grant ({@link IssuerGrants}, first
+ * matching entry) is a ceiling on top of the policy: scopes, models, upstream, ttl and the new
+ * token's delegation depth. A static issuer without an entry is unlimited; a workload
+ * principal without one may not issue at all. A delegated token is also held to the
+ * {@code max_delegation_depth} of the principal that minted its root, so a workload granted
+ * depth 1 cannot have its tokens delegated twice by their holders.
  */
 public final class TokenIssuer {
   private static final Logger LOG = Logger.getLogger(TokenIssuer.class.getName());
@@ -28,14 +38,22 @@ public final class TokenIssuer {
   private final Clock clock;
   private final TokenIndex index;
   private final ParentTokenVerifier parents;
+  private final List<IssuerGrants> grants;
 
   public TokenIssuer(IssuancePolicy policy, SigningKeyStore keys, Clock clock, TokenIndex index,
       RevocationRules rules) {
+    this(policy, keys, clock, index, rules, List.of());
+  }
+
+  /** @param grants per-principal ceilings, first match wins */
+  public TokenIssuer(IssuancePolicy policy, SigningKeyStore keys, Clock clock, TokenIndex index,
+      RevocationRules rules, List<IssuerGrants> grants) {
     this.policy = policy;
     this.keys = keys;
     this.clock = clock;
     this.index = index;
     this.parents = new ParentTokenVerifier(keys, rules);
+    this.grants = List.copyOf(grants);
   }
 
   /**
@@ -69,6 +87,15 @@ public final class TokenIssuer {
    * @param issuerId as for {@link #issue}
    */
   public Minted mint(String issuerId, IssueRequest request) {
+    return mint(issuerId, false, request);
+  }
+
+  /**
+   * As {@link #mint(String, IssueRequest)}, for a caller whose principal may be a workload.
+   *
+   * @param workload true when {@code issuerId} is a workload principal proven by a JWT
+   */
+  public Minted mint(String issuerId, boolean workload, IssueRequest request) {
     long now = clock.millis();
     IssuancePolicy.Decision decision;
     String mintedBy;
@@ -76,12 +103,16 @@ public final class TokenIssuer {
       TokenClaims parent = parents.verify(request.getParentToken(), now);
       decision = policy.decideChild(request, parent, now);
       mintedBy = issuerId != null ? issuerId : "token:" + parent.getTokenId();
+      enforceRootDepth(parent, decision);
     } else {
       if (issuerId == null) {
         throw new IllegalStateException("a root token needs an authenticated issuer");
       }
       decision = policy.decide(request);
       mintedBy = issuerId;
+    }
+    if (issuerId != null) {
+      enforceGrants(issuerId, workload, decision);
     }
     SigningKey key = keys.current();
     long expires = now + decision.ttl().toMillis();
@@ -114,6 +145,49 @@ public final class TokenIssuer {
         .addAllAncestorIds(claims.getAncestorIdsList())
         .build();
     return new Minted(response, new IndexedToken(claims, mintedBy));
+  }
+
+  private void enforceGrants(String principal, boolean workload,
+      IssuancePolicy.Decision decision) {
+    Optional<IssuerGrants> grant = IssuerGrants.forPrincipal(grants, principal);
+    if (grant.isEmpty()) {
+      if (workload) {
+        throw new IssueRejectedException(IssueRejectedException.Kind.PERMISSION_DENIED,
+            "no_issuer_grant", "principal " + principal + " matches no "
+                + "control_plane.issuer_grants entry, so it may not issue tokens");
+      }
+      return;
+    }
+    List<String> refusals = grant.get().refusals(decision.grant().getScopesList(),
+        decision.grant().getModelsList(), decision.grant().getUpstream(), decision.ttl(),
+        decision.ancestorIds().size());
+    if (!refusals.isEmpty()) {
+      throw new IssueRejectedException(IssueRejectedException.Kind.PERMISSION_DENIED,
+          "issuer_grant_exceeded", "not grantable by principal " + principal + " (issuer_grants "
+              + "entry '" + grant.get().principalPattern() + "'): " + String.join("; ", refusals));
+    }
+  }
+
+  /** A child may sit no deeper than the grant of whoever minted its root token allows. */
+  private void enforceRootDepth(TokenClaims parent, IssuancePolicy.Decision decision) {
+    if (grants.isEmpty()) {
+      return;
+    }
+    String rootId = parent.getAncestorIdsCount() == 0
+        ? parent.getTokenId() : parent.getAncestorIds(0);
+    Optional<String> root = index.get(rootId).map(IndexedToken::mintedBy);
+    if (root.isEmpty()) {
+      return;
+    }
+    Optional<Integer> limit = IssuerGrants.forPrincipal(grants, root.get())
+        .flatMap(IssuerGrants::maxDelegationDepth);
+    int depth = decision.ancestorIds().size();
+    if (limit.isPresent() && depth > limit.get()) {
+      throw new IssueRejectedException(IssueRejectedException.Kind.PERMISSION_DENIED,
+          "issuer_grant_exceeded", "delegation depth " + depth + " exceeds max_delegation_depth "
+              + limit.get() + " of principal " + root.get()
+              + ", which minted the root token " + rootId);
+    }
   }
 
   /** A protobuf Timestamp for epoch milliseconds. */

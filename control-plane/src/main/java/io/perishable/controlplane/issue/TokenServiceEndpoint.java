@@ -79,17 +79,23 @@ public final class TokenServiceEndpoint extends TokenServiceGrpc.TokenServiceImp
   @Override
   public void issue(IssueRequest request, StreamObserver<IssueResponse> responses) {
     String issuerId = IssuerAuthenticator.ISSUER_ID.get();
+    boolean workload = Boolean.TRUE.equals(IssuerAuthenticator.WORKLOAD_PRINCIPAL.get());
     if (issuerId == null && request.getParentToken().isEmpty()) {
       String problem = IssuerAuthenticator.CREDENTIAL_PROBLEM.get();
+      String reason = IssuerAuthenticator.CREDENTIAL_REASON.get();
+      metrics.issuerRejected(reason != null ? reason : "missing_credentials");
       fail(responses, Status.UNAUTHENTICATED
           .withDescription(problem != null ? problem : "missing issuer credentials"));
       return;
     }
     TokenIssuer.Minted minted;
     try {
-      minted = issuer.mint(issuerId, request);
+      minted = issuer.mint(issuerId, workload, request);
     } catch (IssueRejectedException e) {
       LOG.fine(() -> "issue rejected for issuer=" + issuerId + ": " + e.getMessage());
+      if (e.reason() != null) {
+        metrics.issuerRejected(e.reason());
+      }
       Status status;
       switch (e.kind()) {
         case PERMISSION_DENIED -> status = Status.PERMISSION_DENIED;

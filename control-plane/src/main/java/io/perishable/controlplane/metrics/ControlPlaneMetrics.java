@@ -18,6 +18,7 @@ public final class ControlPlaneMetrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final Counter issued;
   private final Counter issueRejected;
+  private final Counter issuerRejected;
   private final Counter revocations;
   private final Histogram propagation;
   private final Histogram auditAppend;
@@ -33,6 +34,14 @@ public final class ControlPlaneMetrics {
         .name("perishable_issue_rejected_total")
         .help("Issue requests refused, by gRPC status code")
         .labelNames("code")
+        .register(registry);
+    issuerRejected = Counter.builder()
+        .name("perishable_issuer_rejected_total")
+        .help("Calls refused for the caller's credentials or its issuer grant, by reason "
+            + "(missing_credentials, unknown_secret, identity_token_invalid, "
+            + "identity_tokens_not_accepted, workload_method_not_allowed, no_issuer_grant, "
+            + "issuer_grant_exceeded)")
+        .labelNames("reason")
         .register(registry);
     revocations = Counter.builder()
         .name("perishable_revocations_total")
@@ -86,6 +95,11 @@ public final class ControlPlaneMetrics {
 
   public void issueRejected(String grpcCode) {
     issueRejected.labelValues(grpcCode).inc();
+  }
+
+  /** Counts a refusal for the caller's credentials or grant; {@code reason} is a fixed code. */
+  public void issuerRejected(String reason) {
+    issuerRejected.labelValues(reason).inc();
   }
 
   public void revoked(String selectorKind, Duration propagationTime) {
