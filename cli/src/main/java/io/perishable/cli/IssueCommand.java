@@ -36,6 +36,9 @@ import picocli.CommandLine.Model.CommandSpec;
  * secret is needed (one is sent only when named explicitly), omitted scopes, models, max tokens
  * and upstream are the parent's, and asking for more than the parent holds fails unless
  * {@code --narrow} asks for the intersection.
+ *
+ * <p>With {@code --identity-token-file} the caller authenticates with a workload-identity JWT
+ * instead of an issuer secret; the control plane holds it to that principal's issuer grant.
  */
 @Command(name = "issue", mixinStandardHelpOptions = true,
     description = "Issue a token through the control plane's TokenService.")
@@ -77,6 +80,11 @@ final class IssueCommand implements Callable<Integer> {
       + "file (delegation; no issuer secret needed).")
   Path parentTokenFile;
 
+  @Option(names = "--identity-token-file", description = "Authenticate with the workload "
+      + "identity token (JWT) in this file, e.g. a projected Kubernetes service-account token, "
+      + "instead of an issuer secret.")
+  Path identityTokenFile;
+
   @Option(names = "--narrow", description = "With --parent-token-file: receive the "
       + "intersection with the parent's grant instead of an error when asking for more.")
   boolean narrow;
@@ -116,6 +124,15 @@ final class IssueCommand implements Callable<Integer> {
     Optional<String> secret;
     if (parentTokenFile != null) {
       request.setParentToken(Files.readString(parentTokenFile, StandardCharsets.UTF_8).strip());
+    }
+    if (identityTokenFile != null) {
+      if (controlPlane.secretFile != null) {
+        throw new CommandLine.ParameterException(cli,
+            "--identity-token-file and --issuer-secret-file exclude each other");
+      }
+      // Sent where the issuer secret goes: authorization: Bearer <jwt>.
+      secret = Optional.of(Files.readString(identityTokenFile, StandardCharsets.UTF_8).strip());
+    } else if (parentTokenFile != null) {
       secret = controlPlane.explicitIssuerSecret();
     } else {
       secret = Optional.of(controlPlane.issuerSecret(cli));

@@ -17,6 +17,8 @@ import io.perishable.tls.TlsFiles;
 import io.perishable.controlplane.config.AuditSettings;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.config.IssuerCredential;
+import io.perishable.controlplane.issuer.IssuerGrants;
+import io.perishable.controlplane.issuer.WorkloadIdentity;
 import java.io.IOException;
 import java.net.URI;
 import java.net.InetAddress;
@@ -83,7 +85,8 @@ public final class ConfigFile {
   public ControlPlaneConfig controlPlane() {
     ConfigNode cp = root.child("control_plane").allowOnly(Set.of("host", "port", "data_dir",
         "default_ttl", "max_ttl", "default_upstream", "heartbeat_interval", "issuers",
-        "max_delegation_depth", "metrics_port", "shutdown_grace", "audit"));
+        "max_delegation_depth", "metrics_port", "shutdown_grace", "audit", "tls",
+        "workload_identity", "issuer_grants"));
     ConfigNode audit = cp.child("audit").allowOnly(Set.of("checkpoint_interval",
         "checkpoint_every_records", "quarantine_damaged_tail"));
     Map<String, Optional<Duration>> scopes = new LinkedHashMap<>();
@@ -122,7 +125,58 @@ public final class ConfigFile {
             audit.child("checkpoint_interval").duration(AuditSettings.DEFAULT_CHECKPOINT_INTERVAL),
             audit.child("checkpoint_every_records").longValue(
                 AuditSettings.DEFAULT_CHECKPOINT_EVERY_RECORDS, 1, Long.MAX_VALUE),
-            audit.child("quarantine_damaged_tail").bool(false)));
+            audit.child("quarantine_damaged_tail").bool(false)),
+        tlsFiles(cp.child("tls")),
+        workloadIdentity(cp.child("workload_identity")),
+        issuerGrants(cp.child("issuer_grants")));
+  }
+
+  /** {@code control_plane.workload_identity}: whose JWTs may authenticate Issue callers. */
+  private Optional<WorkloadIdentity> workloadIdentity(ConfigNode wi) {
+    if (wi.isMissing()) {
+      return Optional.empty();
+    }
+    wi.allowOnly(Set.of("name", "issuer", "audience", "jwks_file", "jwks_url", "clock_skew"));
+    Optional<URI> url;
+    try {
+      url = wi.child("jwks_url").optionalString().map(URI::create);
+    } catch (IllegalArgumentException e) {
+      throw wi.child("jwks_url").error("is not a URL");
+    }
+    if (url.isPresent() && !"https".equals(url.get().getScheme())
+        && !"http".equals(url.get().getScheme())) {
+      throw wi.child("jwks_url").error("must be an http(s) URL");
+    }
+    String name = wi.child("name").requiredString();
+    String issuer = wi.child("issuer").requiredString();
+    String audience = wi.child("audience").requiredString();
+    Optional<Path> jwksFile =
+        wi.child("jwks_file").optionalString().map(f -> baseDir.resolve(f).normalize());
+    Duration clockSkew = wi.child("clock_skew").duration(Duration.ofSeconds(30));
+    try {
+      return Optional.of(new WorkloadIdentity(name, issuer, audience, jwksFile, url, clockSkew));
+    } catch (IllegalArgumentException e) {
+      throw wi.error(e.getMessage().replaceFirst("^workload identity [^:]*: ", ""));
+    }
+  }
+
+  /** {@code control_plane.issuer_grants[]}: per-principal ceilings, first match wins. */
+  private static List<IssuerGrants> issuerGrants(ConfigNode list) {
+    List<IssuerGrants> out = new ArrayList<>();
+    for (ConfigNode g : list.elements()) {
+      g.allowOnly(Set.of("principal", "scopes", "models", "upstreams", "max_ttl",
+          "max_delegation_depth"));
+      ConfigNode depth = g.child("max_delegation_depth");
+      out.add(new IssuerGrants(
+          g.child("principal").requiredString(),
+          new LinkedHashSet<>(g.child("scopes").strings()),
+          new LinkedHashSet<>(g.child("models").strings()),
+          new LinkedHashSet<>(g.child("upstreams").strings()),
+          g.child("max_ttl").optionalDuration(),
+          depth.isMissing() ? Optional.empty()
+              : Optional.of(depth.integer(0, 0, ControlPlaneConfig.MAX_MAX_DELEGATION_DEPTH))));
+    }
+    return out;
   }
 
   /** authz-service's configuration: its section plus the full scope and upstream catalogs. */
