@@ -3,8 +3,10 @@ package io.perishable.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.Duration;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.perishable.authz.decision.DecisionLog;
@@ -14,6 +16,7 @@ import io.perishable.cli.stack.LocalStack;
 import io.perishable.proto.v1.IssueRequest;
 import io.perishable.proto.v1.IssueResponse;
 import io.perishable.proto.v1.TokenServiceGrpc;
+import io.perishable.tls.TlsFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -51,11 +54,29 @@ final class Stack implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    stack = LocalStack.start(adjust.apply(LocalStack.Options
+    LocalStack.Options options = adjust.apply(LocalStack.Options
         .ephemeral(EnvoyBinary.repoRoot(), data, new DecisionLog())
-        .withAuthzClock(authzClock)));
-    controlPlane = NettyChannelBuilder.forTarget(stack.controlPlaneTarget()).usePlaintext()
+        .withAuthzClock(authzClock));
+    stack = LocalStack.start(options);
+    // With mutual TLS on the control plane, the test calls it as an authz replica would.
+    controlPlane = options.authzMtls().flatMap(LocalStack.Mtls::controlPlane)
+        .map(tls -> NettyChannelBuilder.forTarget(stack.controlPlaneTarget(),
+            clientCredentials(tls.authzClient())))
+        .orElseGet(() -> NettyChannelBuilder.forTarget(stack.controlPlaneTarget())
+            .usePlaintext())
         .build();
+  }
+
+  /** Presents {@code files}' certificate and trusts its CA bundle. */
+  static ChannelCredentials clientCredentials(TlsFiles files) {
+    try {
+      return TlsChannelCredentials.newBuilder()
+          .keyManager(files.certificateChain().toFile(), files.privateKey().toFile())
+          .trustManager(files.trustedCa().toFile())
+          .build();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** TokenService with the stack's issuer secret ({@code null}: no credentials at all). */

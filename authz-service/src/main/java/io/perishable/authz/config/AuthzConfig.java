@@ -90,6 +90,13 @@ public record AuthzConfig(
         keyReloadInterval, shutdownGrace, Optional.of(files), controlPlaneTls);
   }
 
+  /** Syncs with (and reports to) the control plane over mutual TLS with {@code files}. */
+  public AuthzConfig withControlPlaneTls(TlsFiles files) {
+    return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
+        maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
+        keyReloadInterval, shutdownGrace, tls, Optional.of(files));
+  }
+
   public AuthzConfig withPort(int newPort) {
     return new AuthzConfig(host, newPort, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,

@@ -5,6 +5,7 @@ import io.perishable.authz.config.AuthzConfig;
 import io.perishable.authz.decision.DecisionListener;
 import io.perishable.cli.config.ConfigFile;
 import io.perishable.controlplane.ControlPlaneServer;
+import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
 import io.perishable.fakellm.FakeLlmUpstream;
 import io.perishable.tls.TlsFiles;
@@ -93,9 +94,20 @@ public final class LocalStack implements AutoCloseable {
   private final List<AutoCloseable> started;
   /**
    * Credentials for mutual TLS between Envoy (client) and authz-service (server); the server
-   * certificate must name {@code serverName}.
+   * certificate must name {@code serverName}. With {@code controlPlane}, the control plane's
+   * port is mutual TLS too: authz-service syncs and reports with its client certificate, and
+   * Envoy sends its access log with {@code envoyClient}.
    */
-  public record Mtls(TlsFiles authzServer, TlsFiles envoyClient, String serverName) {}
+  public record Mtls(TlsFiles authzServer, TlsFiles envoyClient, String serverName,
+      Optional<ControlPlaneMtls> controlPlane) {
+    /** Only Envoy ↔ authz-service. */
+    public Mtls(TlsFiles authzServer, TlsFiles envoyClient, String serverName) {
+      this(authzServer, envoyClient, serverName, Optional.empty());
+    }
+  }
+
+  /** The control plane's server credentials and authz-service's client credentials for it. */
+  public record ControlPlaneMtls(TlsFiles server, TlsFiles authzClient) {}
 
   /** Environment variables whose presence switches a provider from fake to real. */
   public static final String OPENAI_KEY_ENV = "OPENAI_API_KEY";
@@ -162,12 +174,20 @@ public final class LocalStack implements AutoCloseable {
           "UPSTREAMS", upstreams(options.environment()))));
       ConfigFile config = ConfigFile.load(configFile);
 
+      Optional<ControlPlaneMtls> cpMtls = options.authzMtls().flatMap(Mtls::controlPlane);
+      ControlPlaneConfig cpConfig = config.controlPlane();
+      if (cpMtls.isPresent()) {
+        cpConfig = cpConfig.withTls(cpMtls.get().server());
+      }
       ControlPlaneServer controlPlane =
-          ControlPlaneServer.start(config.controlPlane(), options.controlPlaneClock());
+          ControlPlaneServer.start(cpConfig, options.controlPlaneClock());
       started.add(controlPlane);
       AuthzConfig authzConfig = config.authz();
       if (options.authzMtls().isPresent()) {
         authzConfig = authzConfig.withTls(options.authzMtls().get().authzServer());
+      }
+      if (cpMtls.isPresent()) {
+        authzConfig = authzConfig.withControlPlaneTls(cpMtls.get().authzClient());
       }
       AuthzServer authz = AuthzServer.start(authzConfig, config.authzReports(),
           options.authzClock(),
@@ -187,6 +207,11 @@ public final class LocalStack implements AutoCloseable {
         bootstrap = bootstrap.withClusterTls("perishable_authz",
             mtls.envoyClient().certificateChain(), mtls.envoyClient().privateKey(),
             mtls.envoyClient().trustedCa(), mtls.serverName());
+        if (mtls.controlPlane().isPresent()) {
+          bootstrap = bootstrap.withClusterTls("perishable_control_plane",
+              mtls.envoyClient().certificateChain(), mtls.envoyClient().privateKey(),
+              mtls.envoyClient().trustedCa(), mtls.serverName());
+        }
       }
       bootstrap.write(envoyConfig);
       Path envoyBinary = EnvoyBinary.locate(options.repoRoot());
