@@ -259,8 +259,8 @@ public final class ControlPlaneServer implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    Optional<WorkloadIdentityVerifier> workloads =
-        config.workloadIdentity().map(WorkloadIdentityVerifier::new);
+    Optional<WorkloadIdentityVerifier> workloads = config.workloadIdentity()
+        .map(identity -> new WorkloadIdentityVerifier(identity, clock));
     workloads.ifPresent(verifier -> b.scheduler.scheduleWithFixedDelay(() -> {
       try {
         verifier.reload();

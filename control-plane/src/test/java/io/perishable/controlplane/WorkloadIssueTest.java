@@ -51,7 +51,6 @@ import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
@@ -80,7 +79,7 @@ class WorkloadIssueTest {
   @TempDir
   Path dataDir;
 
-  private final Clock clock = Clock.systemUTC();
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-11-24T12:00:00Z"));
   private final ControlPlaneMetrics metrics = new ControlPlaneMetrics();
   private ECKey clusterKey;
   private ManagedChannel channel;
@@ -100,7 +99,7 @@ class WorkloadIssueTest {
         Optional.of(jwks), Optional.empty(), java.time.Duration.ofSeconds(30));
     ControlPlaneConfig config = TestConfigs.controlPlane(dataDir)
         .withIssuerIdentity(Optional.of(identity), List.of(AGENTS)).validate();
-    channel = serve(config, Optional.of(new WorkloadIdentityVerifier(identity)));
+    channel = serve(config, Optional.of(new WorkloadIdentityVerifier(identity, clock)));
   }
 
   private ManagedChannel serve(ControlPlaneConfig config,
@@ -278,6 +277,18 @@ class WorkloadIssueTest {
       }
     }
     assertEquals(bad.size(), rejected("identity_token_invalid"));
+  }
+
+  @Test
+  void issue_jwtExpiredOnTheControlPlanesClock_unauthenticated() throws Exception {
+    String jwt = sign(clusterKey, serviceAccount(SUMMARIZER).build());
+    as(jwt).issue(request().build());
+
+    clock.advance(java.time.Duration.ofSeconds(600 + 31));
+
+    Status status = refusal(jwt, request().build());
+    assertEquals(Status.Code.UNAUTHENTICATED, status.getCode());
+    assertTrue(status.getDescription().contains("Expired JWT"), status.getDescription());
   }
 
   @Test

@@ -14,6 +14,8 @@ import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import java.io.IOException;
 import java.text.ParseException;
+import java.time.Clock;
+import java.util.Date;
 import java.util.Optional;
 import java.util.Set;
 
@@ -34,10 +36,18 @@ public final class WorkloadIdentityVerifier {
       JWSAlgorithm.PS256);
 
   private final WorkloadIdentity identity;
+  private final Clock clock;
   private volatile DefaultJWTProcessor<SecurityContext> processor;
 
+  /** Checks expiry against the system clock. */
   public WorkloadIdentityVerifier(WorkloadIdentity identity) {
+    this(identity, Clock.systemUTC());
+  }
+
+  /** Checks {@code exp} and {@code nbf} against {@code clock} (within the clock skew). */
+  public WorkloadIdentityVerifier(WorkloadIdentity identity, Clock clock) {
     this.identity = identity;
+    this.clock = clock;
     this.processor = processor(source());
   }
 
@@ -112,7 +122,12 @@ public final class WorkloadIdentityVerifier {
     DefaultJWTClaimsVerifier<SecurityContext> claims = new DefaultJWTClaimsVerifier<>(
         identity.audience(),
         new JWTClaimsSet.Builder().issuer(identity.issuer()).build(),
-        Set.of("sub", "exp"));
+        Set.of("sub", "exp")) {
+      @Override
+      protected Date currentTime() {
+        return new Date(clock.millis());
+      }
+    };
     claims.setMaxClockSkew((int) identity.clockSkew().toSeconds());
     p.setJWTClaimsSetVerifier(claims);
     return p;
