@@ -177,7 +177,10 @@ public final class TokenIssuer {
         ? parent.getTokenId() : parent.getAncestorIds(0);
     Optional<String> root = index.get(rootId).map(IndexedToken::mintedBy);
     if (root.isEmpty()) {
-      return;
+      // A live parent implies a live, indexed root; not finding it means we cannot check.
+      throw new IssueRejectedException(IssueRejectedException.Kind.PERMISSION_DENIED,
+          "issuer_grant_exceeded", "the root token " + rootId + " of this delegation chain is "
+              + "not in the token index, so its minter's max_delegation_depth cannot be checked");
     }
     Optional<Integer> limit = IssuerGrants.forPrincipal(grants, root.get())
         .flatMap(IssuerGrants::maxDelegationDepth);

@@ -31,18 +31,20 @@ class IssuerGrantsEnforcementTest {
 
   private final MutableClock clock = new MutableClock(Instant.parse("2026-11-24T12:00:00Z"));
   private TokenIssuer issuer;
+  private List<IssuerGrants> grants;
+  private SigningKeyStore keys;
 
   @BeforeEach
   void setUp() {
-    List<IssuerGrants> grants = List.of(
+    grants = List.of(
         new IssuerGrants("ops", Set.of("llm:complete"), Set.of(), Set.of(), Optional.empty(),
             Optional.of(0)),
         new IssuerGrants("k8s:system:serviceaccount:agents:*", Set.of("llm:complete"),
             Set.of(), Set.of("openai"), Optional.of(java.time.Duration.ofMinutes(15)),
             Optional.of(2)));
-    issuer = new TokenIssuer(new IssuancePolicy(TestConfigs.controlPlane(dataDir)),
-        SigningKeyStore.open(dataDir, clock), clock, new InMemoryTokenIndex(),
-        new RevocationRules(), grants);
+    keys = SigningKeyStore.open(dataDir, clock);
+    issuer = new TokenIssuer(new IssuancePolicy(TestConfigs.controlPlane(dataDir)), keys, clock,
+        new InMemoryTokenIndex(), new RevocationRules(), grants);
   }
 
   private static IssueRequest.Builder root(String scope) {
@@ -106,5 +108,19 @@ class IssuerGrantsEnforcementTest {
     assertEquals(IssueRejectedException.Kind.PERMISSION_DENIED, e.kind());
     assertEquals("delegation depth 1 exceeds max_delegation_depth 0 of principal ops, which "
         + "minted the root token " + parent.getTokenId(), e.getMessage());
+  }
+
+  @Test
+  void delegationWhoseRootIsNotIndexed_refusedRatherThanUnchecked() {
+    IssueResponse parent = issuer.issue(PLANNER, root("llm:complete").build());
+    TokenIssuer forgetful = new TokenIssuer(
+        new IssuancePolicy(TestConfigs.controlPlane(dataDir)), keys, clock,
+        new InMemoryTokenIndex(), new RevocationRules(), grants);
+
+    IssueRejectedException e = assertThrows(IssueRejectedException.class,
+        () -> forgetful.mint(null, IssueRequest.newBuilder().setAgentId("child")
+            .setParentToken(parent.getToken()).build()));
+
+    assertTrue(e.getMessage().contains("is not in the token index"), e.getMessage());
   }
 }
