@@ -92,9 +92,11 @@ public final class WorkloadIdentityVerifier {
   public record Outcome(String principal, String reason) {}
 
   static String explain(BadJOSEException e) {
-    // Nimbus messages name claims and algorithms, never token content; keep them short.
+    // Nimbus messages name claims and algorithms, and may quote a claim's value (iss, aud):
+    // caller input, so keep it short and printable, never a forged log line or header.
     String message = e.getMessage() == null ? "rejected" : e.getMessage();
-    return message.length() > 160 ? message.substring(0, 160) : message;
+    message = message.length() > 160 ? message.substring(0, 160) : message;
+    return message.replaceAll("[^\\x20-\\x7e]", "?");
   }
 
   private JWKSource<SecurityContext> source() {

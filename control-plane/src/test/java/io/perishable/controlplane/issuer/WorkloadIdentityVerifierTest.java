@@ -11,6 +11,7 @@ import com.nimbusds.jose.crypto.RSASSASigner;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
@@ -124,5 +125,15 @@ class WorkloadIdentityVerifierTest {
     verifier.reload();
 
     assertEquals(Optional.of("k8s:" + SUB), verifier.verify(jwt));
+  }
+
+  @Test
+  void explain_quotedCallerInput_keptShortAndPrintable() {
+    String reason = WorkloadIdentityVerifier.explain(new BadJOSEException(
+        "JWT iss claim has value https://evil\n2026 INFO forged \u0007" + "y".repeat(300)));
+
+    assertTrue(reason.matches("[\\x20-\\x7e]{1,160}"), reason);
+    assertTrue(reason.startsWith("JWT iss claim has value https://evil?2026 INFO forged ?"),
+        reason);
   }
 }
