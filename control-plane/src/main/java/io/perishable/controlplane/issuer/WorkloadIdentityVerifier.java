@@ -75,8 +75,11 @@ public final class WorkloadIdentityVerifier {
     try {
       JWTClaimsSet claims = processor.process(jwt, null);
       String subject = claims.getSubject();
-      if (subject == null || subject.isBlank() || subject.length() > 256) {
-        return new Outcome(null, "token has no usable sub claim");
+      // The principal lands in log lines, status messages and the audit log: printable ASCII
+      // without spaces only (Kubernetes subjects are system:serviceaccount:<ns>:<name>).
+      if (subject == null || !subject.matches("[\\x21-\\x7e]{1,256}")) {
+        return new Outcome(null, "token has no usable sub claim (1-256 printable ASCII "
+            + "characters, no spaces)");
       }
       return new Outcome(identity.name() + ":" + subject, null);
     } catch (ParseException e) {

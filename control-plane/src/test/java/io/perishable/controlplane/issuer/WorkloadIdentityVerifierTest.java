@@ -136,4 +136,15 @@ class WorkloadIdentityVerifierTest {
     assertTrue(reason.startsWith("JWT iss claim has value https://evil?2026 INFO forged ?"),
         reason);
   }
+
+  @Test
+  void verify_subjectThatCouldForgeALogLine_refused() throws Exception {
+    String jwt = sign(clusterKey, claims().subject("x\n2026 INFO issued token_id=forged")
+        .build());
+
+    WorkloadIdentityVerifier.Outcome outcome = verifier.check(jwt);
+
+    assertNull(outcome.principal());
+    assertTrue(outcome.reason().contains("no usable sub claim"), outcome.reason());
+  }
 }
