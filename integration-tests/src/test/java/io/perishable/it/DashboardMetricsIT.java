@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.grpc.StatusRuntimeException;
 import io.perishable.authz.AuthzServer;
 import io.perishable.authz.config.AuthzConfig;
@@ -220,8 +221,7 @@ class DashboardMetricsIT {
 
   private static List<String> alertQueries() throws IOException {
     List<String> queries = new ArrayList<>();
-    JsonNode rules = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper()
-        .readTree(ALERTS.toFile());
+    JsonNode rules = new YAMLMapper().readTree(ALERTS.toFile());
     for (JsonNode group : rules.path("groups")) {
       for (JsonNode rule : group.path("rules")) {
         queries.add(rule.path("expr").asText());

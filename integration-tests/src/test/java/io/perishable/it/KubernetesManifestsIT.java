@@ -29,6 +29,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -252,6 +253,50 @@ class KubernetesManifestsIT {
       }
     }
     assertFalse(seen.isEmpty(), "no container mounts the provider keys in " + layout);
+  }
+
+  /** In the sidecar layout nothing outside the pod is admitted to Check, even off loopback. */
+  @Test
+  void egressGatewayPods_admitOnlyTheLlmAndMetricsPorts(@TempDir Path dir) throws Exception {
+    JsonNode policy = resource(documents(render("deploy/kubernetes/egress-gateway", dir)),
+        "NetworkPolicy", "egress-gateway");
+    assertEquals("egress-gateway",
+        policy.at("/spec/podSelector/matchLabels/app.kubernetes.io~1name").asText());
+
+    assertEquals(List.of(10000, 7411), ingressPorts(policy));
+  }
+
+  /** In the mesh layouts Check admits only the named gateway's pods, in the named namespace. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("meshLayouts")
+  void authzCheckPort_admitsOnlyTheGatewayPods(String layout, String gatewayNamespace,
+      @TempDir Path dir) throws Exception {
+    JsonNode policy = resource(documents(render(layout, dir)), "NetworkPolicy", "authz");
+    assertEquals(List.of(7401, 7411), ingressPorts(policy));
+
+    JsonNode checkRule = policy.at("/spec/ingress/0");
+    assertEquals(1, checkRule.path("from").size(), checkRule.toString());
+    JsonNode from = checkRule.at("/from/0");
+    assertEquals(gatewayNamespace,
+        from.at("/namespaceSelector/matchLabels/kubernetes.io~1metadata.name").asText());
+    assertFalse(from.at("/podSelector/matchLabels").isEmpty(), "any pod of " + gatewayNamespace);
+  }
+
+  static Stream<Arguments> meshLayouts() {
+    return Stream.of(
+        Arguments.of("deploy/istio", "istio-egress"),
+        Arguments.of("deploy/envoy-gateway", "envoy-gateway-system"));
+  }
+
+  private static List<Integer> ingressPorts(JsonNode policy) {
+    List<Integer> ports = new ArrayList<>();
+    for (JsonNode rule : policy.at("/spec/ingress")) {
+      assertFalse(rule.path("from").isEmpty(), "a rule open to everyone: " + rule);
+      for (JsonNode port : rule.path("ports")) {
+        ports.add(port.path("port").asInt());
+      }
+    }
+    return ports;
   }
 
   private static Path render(String layout, Path dir) throws Exception {
