@@ -4,6 +4,7 @@ go 1.26.7
 
 require (
 	github.com/envoyproxy/gateway v1.9.1
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 	google.golang.org/protobuf v1.36.12
 	istio.io/api v1.31.4
 	k8s.io/apimachinery v0.36.3

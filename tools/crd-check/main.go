@@ -2,8 +2,9 @@
 // perishable ships (deploy/istio, deploy/envoy-gateway) into those projects' own Go API types,
 // so a misspelt or misplaced field or a wrong type is an error, as it would be for the API
 // server with strict field validation. Istio's enums are checked too (protojson refuses an
-// unknown name); Envoy Gateway's and Gateway API's enums, defaults and CEL rules live in their
-// CRDs' OpenAPI schemas, not in the Go types, and are NOT checked here.
+// unknown name). Envoy Gateway and Gateway API resources are also validated against their CRDs'
+// OpenAPI schemas, which Envoy Gateway's module embeds (enums, required fields, patterns,
+// bounds); their CEL rules (x-kubernetes-validations) are NOT evaluated.
 //
 // Resources of Kubernetes' built-in API groups are skipped (kubeconform checks them); any other
 // kind it has no Go type for is an error.
@@ -64,6 +65,9 @@ var structKinds = map[string]func() any{
 	"gateway.networking.k8s.io/v1 HTTPRoute":    func() any { return &gwv1.HTTPRoute{} },
 }
 
+// schemas are the CRD schemas of the Envoy Gateway and Gateway API kinds (schemas.go).
+var schemas crdSchemas
+
 type object struct {
 	APIVersion string         `json:"apiVersion"`
 	Kind       string         `json:"kind"`
@@ -74,6 +78,11 @@ type object struct {
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: crd-check FILE...")
+		os.Exit(2)
+	}
+	var err error
+	if schemas, err = loadCRDSchemas(); err != nil {
+		fmt.Fprintln(os.Stderr, "crd-check: cannot load the embedded CRD schemas:", err)
 		os.Exit(2)
 	}
 	failed, checked, skipped := 0, 0, 0
@@ -154,7 +163,14 @@ func check(doc []byte) (string, error) {
 		return name, checkIstio(doc, newSpec())
 	}
 	if newObject, ok := structKinds[key]; ok {
-		return name, sigsyaml.UnmarshalStrict(doc, newObject())
+		if err := sigsyaml.UnmarshalStrict(doc, newObject()); err != nil {
+			return name, err
+		}
+		found, err := schemas.validate(key, doc)
+		if !found {
+			return name, fmt.Errorf("no CRD schema for %s in Envoy Gateway's embedded CRDs", key)
+		}
+		return name, err
 	}
 	if key == "install.istio.io/v1alpha1 IstioOperator" {
 		return name, checkIstioOperator(doc)
