@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Validates every Envoy bootstrap in envoy/*.yaml with the pinned Envoy binary
-# (installed on demand by install-envoy.sh). Exits non-zero if any file fails.
+# Validates every Envoy bootstrap in envoy/*.yaml and the Kubernetes egress gateway's
+# (deploy/kubernetes/egress-gateway/envoy.yaml) with the pinned Envoy binary (installed on demand
+# by install-envoy.sh). Exits non-zero if any file fails.
 #
-#   envoy/validate.sh            # all envoy/*.yaml
+#   envoy/validate.sh            # all of them
 #   envoy/validate.sh FILE...    # just these
 set -euo pipefail
 
@@ -13,7 +14,7 @@ if [[ $# -gt 0 ]]; then
   configs=("$@")
 else
   shopt -s nullglob
-  configs=("${script_dir}"/*.yaml)
+  configs=("${script_dir}"/*.yaml "${script_dir}"/../deploy/kubernetes/egress-gateway/envoy.yaml)
   shopt -u nullglob
 fi
 if [[ ${#configs[@]} -eq 0 ]]; then

@@ -169,7 +169,7 @@ public final class AuthzServer implements AutoCloseable {
     try {
       server.start();
       if (config.metricsPort() >= 0) {
-        metrics = MetricsEndpoint.start(config.host(), config.metricsPort(),
+        metrics = MetricsEndpoint.start(config.metricsHost(), config.metricsPort(),
             authzMetrics.registry());
       }
     } catch (IOException | RuntimeException e) {

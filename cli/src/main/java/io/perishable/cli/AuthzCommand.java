@@ -17,6 +17,10 @@ final class AuthzCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, description = "perishable.yaml")
   Path config;
 
+  @Option(names = "--host", description = "Override authz.host (where Check listens; "
+      + "/metrics stays on authz.metrics_host when that is set).")
+  String host;
+
   @Option(names = "--port", description = "Override authz.port.")
   Integer port;
 
@@ -34,6 +38,9 @@ final class AuthzCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     ConfigFile file = ConfigFile.load(config);
     AuthzConfig c = file.authz();
+    if (host != null) {
+      c = c.withHost(host);
+    }
     if (port != null) {
       c = c.withPort(port);
     }

@@ -28,6 +28,9 @@ import java.util.Optional;
  * @param shutdownGrace how long a stop waits for in-flight Checks before cutting them off
  * @param tls serve Check over mutual TLS (Envoy must present a certificate from the CA)
  * @param controlPlaneTls reach the control plane's Sync stream over mutual TLS
+ * @param metricsHost address {@code /metrics} listens on; usually {@code host}, but in a pod
+ *     where Check listens on loopback for the Envoy beside it, the pod's address (e.g.
+ *     {@code 0.0.0.0}) lets Prometheus scrape it
  */
 public record AuthzConfig(
     String host,
@@ -45,7 +48,8 @@ public record AuthzConfig(
     Duration keyReloadInterval,
     Duration shutdownGrace,
     Optional<TlsFiles> tls,
-    Optional<TlsFiles> controlPlaneTls) {
+    Optional<TlsFiles> controlPlaneTls,
+    String metricsHost) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7401;
@@ -62,6 +66,17 @@ public record AuthzConfig(
   public AuthzConfig {
     scopes = List.copyOf(scopes);
     upstreams = List.copyOf(upstreams);
+  }
+
+  /** {@code /metrics} on the same address as Check. */
+  public AuthzConfig(String host, int port, String controlPlane, String replicaId,
+      Duration clockSkew, Optional<Duration> maxStaleness, int maxBodyBytes, int maxJsonDepth,
+      long tokenCacheSize, List<ScopeDefinition> scopes, List<UpstreamConfig> upstreams,
+      int metricsPort, Duration keyReloadInterval, Duration shutdownGrace,
+      Optional<TlsFiles> tls, Optional<TlsFiles> controlPlaneTls) {
+    this(host, port, controlPlane, replicaId, clockSkew, maxStaleness, maxBodyBytes,
+        maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort, keyReloadInterval,
+        shutdownGrace, tls, controlPlaneTls, host);
   }
 
   /** Without the operational fields: metrics off, default reload interval and grace. */
@@ -87,7 +102,18 @@ public record AuthzConfig(
   public AuthzConfig withTls(TlsFiles files) {
     return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, Optional.of(files), controlPlaneTls);
+        keyReloadInterval, shutdownGrace, Optional.of(files), controlPlaneTls, metricsHost);
+  }
+
+  /**
+   * Check listens on {@code newHost}; {@code /metrics} keeps its own address unless it was the
+   * same as Check's, in which case it follows.
+   */
+  public AuthzConfig withHost(String newHost) {
+    String newMetricsHost = metricsHost.equals(host) ? newHost : metricsHost;
+    return new AuthzConfig(newHost, port, controlPlane, replicaId, clockSkew, maxStaleness,
+        maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, newMetricsHost);
   }
 
   /** Syncs with (and reports to) the control plane over mutual TLS with {@code files}. */
@@ -100,25 +126,25 @@ public record AuthzConfig(
   public AuthzConfig withPort(int newPort) {
     return new AuthzConfig(host, newPort, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost);
   }
 
   public AuthzConfig withControlPlane(String target) {
     return new AuthzConfig(host, port, target, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost);
   }
 
   public AuthzConfig withReplicaId(String id) {
     return new AuthzConfig(host, port, controlPlane, id, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost);
   }
 
   public AuthzConfig withMetricsPort(int newMetricsPort) {
     return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, newMetricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -139,6 +165,8 @@ public record AuthzConfig(
     require(tokenCacheSize >= 1, "authz.token_cache_size", "must be at least 1");
     require(!scopes.isEmpty(), "scopes", "at least one scope must be defined");
     require(!upstreams.isEmpty(), "upstreams", "at least one upstream must be defined");
+    require(metricsHost != null && !metricsHost.isBlank(), "authz.metrics_host",
+        "must not be empty");
     require(metricsPort >= -1 && metricsPort <= 65535, "authz.metrics_port",
         "must be -1 (off), 0 (any) or a port, got " + metricsPort);
     require(keyReloadInterval.toMillis() >= 100, "authz.key_reload_interval",

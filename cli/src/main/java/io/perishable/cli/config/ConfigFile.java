@@ -183,8 +183,8 @@ public final class ConfigFile {
   public AuthzConfig authz() {
     ConfigNode az = root.child("authz").allowOnly(Set.of("host", "port", "control_plane",
         "replica_id", "clock_skew", "max_staleness", "max_body_bytes", "max_json_depth",
-        "token_cache_size", "metrics_port", "key_reload_interval", "shutdown_grace", "tls",
-        "control_plane_tls", "report"));
+        "token_cache_size", "metrics_host", "metrics_port", "key_reload_interval", "shutdown_grace",
+        "tls", "control_plane_tls", "report"));
     List<ScopeDefinition> scopes = new ArrayList<>();
     for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
       ConfigNode scope = e.getValue();
@@ -236,8 +236,9 @@ public final class ConfigFile {
     Optional<Duration> maxStaleness = staleness.isMissing()
         ? Optional.of(AuthzConfig.DEFAULT_MAX_STALENESS)
         : "off".equals(staleness.string(null)) ? Optional.empty() : staleness.optionalDuration();
+    String host = az.child("host").string(AuthzConfig.DEFAULT_HOST);
     return new AuthzConfig(
-        az.child("host").string(AuthzConfig.DEFAULT_HOST),
+        host,
         az.child("port").integer(AuthzConfig.DEFAULT_PORT, 0, 65535),
         az.child("control_plane").string(AuthzConfig.DEFAULT_CONTROL_PLANE),
         az.child("replica_id").string(defaultReplicaId()),
@@ -254,7 +255,8 @@ public final class ConfigFile {
         az.child("key_reload_interval").duration(AuthzConfig.DEFAULT_KEY_RELOAD_INTERVAL),
         az.child("shutdown_grace").duration(AuthzConfig.DEFAULT_SHUTDOWN_GRACE),
         tlsFiles(az.child("tls")),
-        tlsFiles(az.child("control_plane_tls")));
+        tlsFiles(az.child("control_plane_tls")),
+        az.child("metrics_host").string(host));
   }
 
   /**

@@ -108,6 +108,29 @@ class ConfigFileTest {
   }
 
   @Test
+  void authzMetricsHost_defaultsToHost_andCanBeTheWholePod() {
+    AuthzConfig sameAsCheck = ConfigFile.parse(GOOD.replace("  max_staleness: 'off'",
+        "  max_staleness: 'off'\n  host: 127.0.0.2"), Path.of("/etc/perishable")).authz();
+    assertEquals("127.0.0.2", sameAsCheck.metricsHost());
+
+    AuthzConfig apart = ConfigFile.parse(GOOD.replace("  max_staleness: 'off'",
+        "  max_staleness: 'off'\n  host: 127.0.0.1\n  metrics_host: 0.0.0.0"),
+        Path.of("/etc/perishable")).authz().validate();
+    assertEquals("127.0.0.1", apart.host());
+    assertEquals("0.0.0.0", apart.metricsHost());
+
+    // --host moves Check; /metrics follows only when it shared Check's address.
+    assertEquals("0.0.0.0", apart.withHost("10.0.0.5").metricsHost());
+    assertEquals("10.0.0.5", sameAsCheck.withHost("10.0.0.5").metricsHost());
+  }
+
+  @Test
+  void authzMetricsHost_empty_namesTheField() {
+    assertEquals("authz.metrics_host: must not be empty", error(GOOD.replace(
+        "  max_staleness: 'off'", "  max_staleness: 'off'\n  metrics_host: ''"), false));
+  }
+
+  @Test
   void authzReport_badPolicy_namesTheField() {
     String message = org.junit.jupiter.api.Assertions.assertThrows(
         IllegalArgumentException.class, () -> ConfigFile.parse(GOOD.replace(

@@ -1,0 +1,367 @@
+package io.perishable.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.perishable.cli.config.ConfigFile;
+import io.perishable.cli.stack.EnvoyBinary;
+import io.perishable.cli.stack.EnvoyConfig;
+import io.perishable.cli.stack.EnvoyValidator;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every Kubernetes artefact in deploy/ is checked by a tool: each layout is rendered by
+ * kustomize; Kubernetes kinds are validated by kubeconform ({@code -strict}) against the
+ * Kubernetes 1.37 schemas shipped in PyPI's kubernetes-validate (tools/install-kube-schemas.sh);
+ * Istio, Envoy Gateway and Gateway API kinds are decoded strictly into those projects' Go types,
+ * the latter two also validated against the CRD schemas Envoy Gateway's module embeds
+ * (tools/crd-check); the Envoy pieces are run through {@code envoy --mode validate}.
+ */
+class KubernetesManifestsIT {
+  private static final Path ROOT = EnvoyBinary.repoRoot();
+  private static final YAMLMapper YAML = new YAMLMapper();
+  private static final String KUBERNETES_VERSION = "1.37.0";
+  /** The kinds crd-check validates; kubeconform has no schema for them. */
+  private static final String CRD_KINDS = String.join(",", "AuthorizationPolicy",
+      "ServiceEntry", "Gateway", "VirtualService", "DestinationRule", "EnvoyFilter",
+      "SecurityPolicy", "Backend", "BackendTrafficPolicy", "ClientTrafficPolicy",
+      "HTTPRouteFilter", "HTTPRoute", "GatewayClass");
+  private static final Path GATEWAY_ENVOY =
+      ROOT.resolve("deploy/kubernetes/egress-gateway/envoy.yaml");
+  private static final String GATEWAY_ENVOY_HEADER = "# Generated from "
+      + "envoy/production.example.yaml by KubernetesManifestsIT (its comments explain every\n"
+      + "# setting): the same bootstrap with the perishable_authz cluster pointed at the\n"
+      + "# authz-service container in the same pod, 127.0.0.1:7401. Regenerate with\n"
+      + "#   ./mvnw -pl integration-tests -am verify -Dtest=KubernetesManifestsIT "
+      + "-Dperishable.regenerate=true\n";
+
+  private static String kustomize;
+  private static String kubeconform;
+  private static String schemaLocation;
+  private static String crdCheck;
+
+  @BeforeAll
+  static void install() throws Exception {
+    kustomize = lastLine(run(ROOT, ROOT.resolve("tools/install-go-tool.sh").toString(),
+        "kustomize").output());
+    kubeconform = lastLine(run(ROOT, ROOT.resolve("tools/install-go-tool.sh").toString(),
+        "kubeconform").output());
+    schemaLocation = lastLine(run(ROOT, ROOT.resolve("tools/install-kube-schemas.sh")
+        .toString()).output());
+    Path target = ROOT.resolve("integration-tests/target");
+    Files.createDirectories(target);
+    crdCheck = target.resolve("crd-check").toString();
+    Result built = run(ROOT.resolve("tools/crd-check"), "go", "build", "-o", crdCheck, ".");
+    assertEquals(0, built.exitCode(), "go build tools/crd-check:\n" + built.output());
+  }
+
+  static Stream<String> layouts() {
+    return Stream.of("deploy/kubernetes/egress-gateway", "deploy/kubernetes/authz-service",
+        "deploy/istio", "deploy/envoy-gateway");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("layouts")
+  void layout_everyResourcePassesItsValidator(String layout, @TempDir Path dir)
+      throws Exception {
+    Path rendered = render(layout, dir);
+
+    Result kube = kubeconform(rendered);
+    assertEquals(0, kube.exitCode(), "kubeconform " + layout + ":\n" + kube.output());
+    Matcher summary = Pattern.compile("Valid: (\\d+), Invalid: 0, Errors: 0, Skipped: (\\d+)")
+        .matcher(kube.output());
+    assertTrue(summary.find(), kube.output());
+
+    Result crds = run(ROOT, crdCheck, rendered.toString());
+    assertEquals(0, crds.exitCode(), "crd-check " + layout + ":\n" + crds.output());
+    Matcher counts = Pattern.compile("(\\d+) checked, (\\d+) skipped, 0 failed")
+        .matcher(crds.output());
+    assertTrue(counts.find(), crds.output());
+    // Every resource was validated by exactly one of the two tools.
+    assertEquals(summary.group(2), counts.group(1), "kubeconform skipped what crd-check "
+        + "checked:\n" + kube.output() + crds.output());
+    assertEquals(summary.group(1), counts.group(2), "crd-check skipped what kubeconform "
+        + "validated:\n" + kube.output() + crds.output());
+    assertNotEquals("0", summary.group(1), "no Kubernetes resource rendered");
+  }
+
+  @Test
+  void filesOutsideKustomize_passCrdCheck() throws Exception {
+    Result result = run(ROOT, crdCheck, ROOT.resolve("deploy/istio/mesh-config.yaml").toString(),
+        ROOT.resolve("deploy/envoy-gateway/gatewayclass.yaml").toString());
+
+    assertEquals(0, result.exitCode(), result.output());
+    assertTrue(result.output().contains("2 checked, 0 skipped, 0 failed"), result.output());
+  }
+
+  @Test
+  void kubeconform_refusesAnUnknownField(@TempDir Path dir) throws Exception {
+    Path rendered = render("deploy/kubernetes/egress-gateway", dir);
+    String yaml = Files.readString(rendered)
+        .replace("readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true");
+    Files.writeString(rendered, yaml);
+
+    Result result = kubeconform(rendered);
+
+    assertEquals(1, result.exitCode(), result.output());
+    assertTrue(result.output().contains("readOnlyRootFileSystem"), result.output());
+  }
+
+  @Test
+  void crdCheck_refusesAnUnknownFieldAndAnUnknownEnum(@TempDir Path dir) throws Exception {
+    Path rendered = render("deploy/istio", dir);
+    String yaml = Files.readString(rendered);
+    Files.writeString(rendered, yaml.replace("action: CUSTOM", "action: CUSTOMISED")
+        .replace("clearRouteCache", "clearRouteCash")
+        .replace("subjectAltNames:", "subjectAltName:"));
+
+    Result result = run(ROOT, crdCheck, rendered.toString());
+
+    assertEquals(1, result.exitCode(), result.output());
+    assertTrue(result.output().contains("CUSTOMISED"), result.output());
+    assertTrue(result.output().contains("subjectAltName"), result.output());
+
+    Path eg = render("deploy/envoy-gateway", dir.resolve("eg"));
+    Files.writeString(eg, Files.readString(eg).replace("recomputeRoute:", "recomputeRoutes:")
+        // Caught only by the CRD schema: the Go type's field is a plain string.
+        .replace("escapedSlashesAction: RejectRequest", "escapedSlashesAction: Reject"));
+    Result egResult = run(ROOT, crdCheck, eg.toString());
+    assertEquals(1, egResult.exitCode(), egResult.output());
+    assertTrue(egResult.output().contains("recomputeRoutes"), egResult.output());
+    assertTrue(egResult.output().contains("'/spec/path/escapedSlashesAction': value must be one "
+        + "of"), egResult.output());
+  }
+
+  /**
+   * The gateway's Envoy bootstrap is the production example, changed only where the sidecar
+   * layout needs it; the committed file is regenerated and compared.
+   */
+  @Test
+  void gatewayEnvoyConfig_isTheProductionExampleWithAuthzOnLoopback(@TempDir Path dir)
+      throws Exception {
+    Path generated = dir.resolve("envoy.yaml");
+    EnvoyConfig.load(ROOT.resolve("envoy/production.example.yaml"))
+        .withClusterEndpoint("perishable_authz", "127.0.0.1", 7401)
+        .write(generated);
+    // EnvoyConfig's own first line names the absolute source path; ours names it relatively.
+    String body = Files.readString(generated);
+    String expected = GATEWAY_ENVOY_HEADER + body.substring(body.indexOf('\n') + 1);
+    if (Boolean.getBoolean("perishable.regenerate")) {
+      Files.writeString(GATEWAY_ENVOY, expected);
+    }
+
+    assertEquals(expected, Files.readString(GATEWAY_ENVOY), GATEWAY_ENVOY + " is out of date "
+        + "with envoy/production.example.yaml; regenerate it (see its first lines)");
+  }
+
+  /** What Envoy runs in the egress-gateway pod is what `envoy --mode validate` accepted. */
+  @Test
+  void gatewayEnvoyConfig_asRenderedIntoItsConfigMap_isAcceptedByEnvoy(@TempDir Path dir)
+      throws Exception {
+    JsonNode configMap = resource(documents(render("deploy/kubernetes/egress-gateway", dir)),
+        "ConfigMap", "envoy-config");
+    String envoyYaml = configMap.at("/data/envoy.yaml").asText();
+    assertEquals(Files.readString(GATEWAY_ENVOY), envoyYaml);
+    Path extracted = dir.resolve("envoy-from-configmap.yaml");
+    Files.writeString(extracted, envoyYaml);
+
+    EnvoyValidator.validate(EnvoyBinary.locate(ROOT), extracted);
+  }
+
+  /**
+   * The EnvoyFilter that puts a buffer filter in front of Istio's ext_authz: its HTTP filter,
+   * placed before ext_authz in the production example, is accepted by Envoy.
+   */
+  @Test
+  void istioBufferFilter_isAcceptedByEnvoy(@TempDir Path dir) throws Exception {
+    JsonNode filter = resource(documents(render("deploy/istio", dir)), "EnvoyFilter",
+        "perishable-request-buffer").at("/spec/configPatches/0/patch/value");
+    ObjectNode bootstrap = (ObjectNode) YAML.readTree(
+        ROOT.resolve("envoy/production.example.yaml").toFile());
+    ArrayNode httpFilters = (ArrayNode) bootstrap.at("/static_resources/listeners/0"
+        + "/filter_chains/0/filters/0/typed_config/http_filters");
+    int extAuthz = -1;
+    for (int i = 0; i < httpFilters.size(); i++) {
+      String name = httpFilters.get(i).path("name").asText();
+      if (name.equals("envoy.filters.http.buffer")) {
+        httpFilters.remove(i--);
+      } else if (name.equals("envoy.filters.http.ext_authz")) {
+        extAuthz = i;
+      }
+    }
+    assertTrue(extAuthz >= 0, "no ext_authz filter in the production example");
+    httpFilters.insert(extAuthz, filter);
+    Path config = dir.resolve("istio-buffer.yaml");
+    YAML.writeValue(config.toFile(), bootstrap);
+
+    EnvoyValidator.validate(EnvoyBinary.locate(ROOT), config);
+  }
+
+  /**
+   * The rendered config is one perishable accepts, and its sidecar layout keeps Check on
+   * loopback with /metrics reachable.
+   */
+  @Test
+  void perishableConfig_asRendered_isValid_andKeepsCheckOnLoopback(@TempDir Path dir)
+      throws Exception {
+    JsonNode configMap = resource(documents(render("deploy/kubernetes/egress-gateway", dir)),
+        "ConfigMap", "perishable-config");
+    Path config = dir.resolve("perishable.yaml");
+    Files.writeString(config, configMap.at("/data/perishable.yaml").asText());
+    ConfigFile file = ConfigFile.load(config);
+
+    var authz = file.authz().validate();
+    file.controlPlane().validate();
+    assertEquals("127.0.0.1", authz.host());
+    assertEquals("0.0.0.0", authz.metricsHost());
+    assertTrue(file.authzReports().isPresent(), "decision reports configured");
+  }
+
+  /** Provider keys reach authz-service as a directory mount, so Secret rotation propagates. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("layouts")
+  void providerKeys_mountedAsADirectory_neverSubPath(String layout, @TempDir Path dir)
+      throws Exception {
+    List<String> seen = new ArrayList<>();
+    for (JsonNode doc : documents(render(layout, dir))) {
+      for (JsonNode container : doc.at("/spec/template/spec/containers")) {
+        for (JsonNode mount : container.path("volumeMounts")) {
+          if (mount.path("name").asText().equals("provider-keys")) {
+            seen.add(doc.at("/metadata/name").asText() + "/" + container.path("name").asText());
+            assertFalse(mount.has("subPath"), "subPath stops Secret updates: " + mount);
+            assertEquals("/etc/perishable/provider-keys", mount.path("mountPath").asText());
+          }
+        }
+      }
+    }
+    assertFalse(seen.isEmpty(), "no container mounts the provider keys in " + layout);
+  }
+
+  /** In the sidecar layout nothing outside the pod is admitted to Check, even off loopback. */
+  @Test
+  void egressGatewayPods_admitOnlyTheLlmAndMetricsPorts(@TempDir Path dir) throws Exception {
+    JsonNode policy = resource(documents(render("deploy/kubernetes/egress-gateway", dir)),
+        "NetworkPolicy", "egress-gateway");
+    assertEquals("egress-gateway",
+        policy.at("/spec/podSelector/matchLabels/app.kubernetes.io~1name").asText());
+
+    assertEquals(List.of(10000, 7411), ingressPorts(policy));
+  }
+
+  /** In the mesh layouts Check admits only the named gateway's pods, in the named namespace. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("meshLayouts")
+  void authzCheckPort_admitsOnlyTheGatewayPods(String layout, String gatewayNamespace,
+      @TempDir Path dir) throws Exception {
+    JsonNode policy = resource(documents(render(layout, dir)), "NetworkPolicy", "authz");
+    assertEquals(List.of(7401, 7411), ingressPorts(policy));
+
+    JsonNode checkRule = policy.at("/spec/ingress/0");
+    assertEquals(1, checkRule.path("from").size(), checkRule.toString());
+    JsonNode from = checkRule.at("/from/0");
+    assertEquals(gatewayNamespace,
+        from.at("/namespaceSelector/matchLabels/kubernetes.io~1metadata.name").asText());
+    assertFalse(from.at("/podSelector/matchLabels").isEmpty(), "any pod of " + gatewayNamespace);
+  }
+
+  static Stream<Arguments> meshLayouts() {
+    return Stream.of(
+        Arguments.of("deploy/istio", "istio-egress"),
+        Arguments.of("deploy/envoy-gateway", "envoy-gateway-system"));
+  }
+
+  private static List<Integer> ingressPorts(JsonNode policy) {
+    List<Integer> ports = new ArrayList<>();
+    for (JsonNode rule : policy.at("/spec/ingress")) {
+      assertFalse(rule.path("from").isEmpty(), "a rule open to everyone: " + rule);
+      for (JsonNode port : rule.path("ports")) {
+        ports.add(port.path("port").asInt());
+      }
+    }
+    return ports;
+  }
+
+  private static Path render(String layout, Path dir) throws Exception {
+    Result result = run(ROOT, kustomize, "build", ROOT.resolve(layout).toString());
+    assertEquals(0, result.exitCode(), "kustomize build " + layout + ":\n" + result.output());
+    Files.createDirectories(dir);
+    Path rendered = dir.resolve("rendered.yaml");
+    Files.writeString(rendered, result.stdout());
+    return rendered;
+  }
+
+  private static Result kubeconform(Path file) throws Exception {
+    return run(ROOT, kubeconform, "-strict", "-summary", "-kubernetes-version",
+        KUBERNETES_VERSION, "-schema-location", schemaLocation, "-skip", CRD_KINDS,
+        file.toString());
+  }
+
+  private static List<JsonNode> documents(Path file) throws IOException {
+    List<JsonNode> docs = new ArrayList<>();
+    try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(file.toFile())) {
+      while (it.hasNext()) {
+        JsonNode doc = it.next();
+        if (doc != null && !doc.isNull() && !doc.isMissingNode()) {
+          docs.add(doc);
+        }
+      }
+    }
+    return docs;
+  }
+
+  private static JsonNode resource(List<JsonNode> docs, String kind, String namePrefix) {
+    return docs.stream()
+        .filter(d -> d.path("kind").asText().equals(kind)
+            && d.at("/metadata/name").asText().startsWith(namePrefix))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + kind + " " + namePrefix + "*"));
+  }
+
+  private static String lastLine(String output) {
+    String out = output.strip();
+    return out.substring(out.lastIndexOf('\n') + 1);
+  }
+
+  record Result(int exitCode, String stdout, String output) {}
+
+  /** Runs a command; stdout alone and stdout+stderr are both kept. */
+  private static Result run(Path directory, String... command)
+      throws IOException, InterruptedException {
+    Path err = Files.createTempFile("k8s-it", ".err");
+    try {
+      Process process = new ProcessBuilder(command).directory(directory.toFile())
+          .redirectError(err.toFile()).start();
+      String out;
+      try (InputStream in = process.getInputStream()) {
+        out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      }
+      assertTrue(process.waitFor(600, TimeUnit.SECONDS), "timed out: " + List.of(command));
+      return new Result(process.exitValue(), out, out + Files.readString(err));
+    } finally {
+      Files.deleteIfExists(err);
+    }
+  }
+}
