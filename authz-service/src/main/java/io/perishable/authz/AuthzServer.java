@@ -12,8 +12,10 @@ import io.perishable.authz.config.AuthzConfig;
 import io.perishable.authz.decision.DecisionEngine;
 import io.perishable.authz.decision.DecisionListener;
 import io.perishable.authz.envoy.AuthorizationEndpoint;
+import io.perishable.authz.envoy.UsageMeterEndpoint;
 import io.perishable.authz.metrics.AuthzMetrics;
 import io.perishable.authz.metrics.MetricsEndpoint;
+import io.perishable.authz.metrics.UsageMetrics;
 import io.perishable.authz.ratelimit.RateLimiter;
 import io.perishable.authz.report.DecisionReporter;
 import io.perishable.authz.report.ReportConfig;
@@ -47,6 +49,8 @@ import java.util.logging.Logger;
  */
 public final class AuthzServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuthzServer.class.getName());
+  /** Longest server-sent event the usage meter reads; usage events are a few hundred bytes. */
+  private static final int MAX_SSE_EVENT_BYTES = 1024 * 1024;
 
   private final Server server;
   private final SyncClient sync;
@@ -162,6 +166,8 @@ public final class AuthzServer implements AutoCloseable {
         // A Check carries the whole body plus headers (Envoy allows up to 60 KiB-96 KiB).
         .maxInboundMessageSize(config.maxBodyBytes() + 1024 * 1024)
         .addService(new AuthorizationEndpoint(engine, listeners))
+        .addService(new UsageMeterEndpoint(new UsageMetrics(authzMetrics.registry()),
+            MAX_SSE_EVENT_BYTES))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();
