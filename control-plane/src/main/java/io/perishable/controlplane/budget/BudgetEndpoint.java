@@ -1,6 +1,10 @@
 package io.perishable.controlplane.budget;
 
 import com.google.protobuf.Timestamp;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -77,6 +81,23 @@ public final class BudgetEndpoint extends BudgetServiceGrpc.BudgetServiceImplBas
       return BudgetStatus.newBuilder().setTokenId(u.tokenId()).setBudget(u.limit())
           .setSpent(u.spent()).setLeased(u.leased()).setAvailable(u.available()).build();
     });
+  }
+
+  /**
+   * Applies {@code issuerAuth} to {@code GetUsage} only: replicas lease, renew and return
+   * without an issuer secret (as they Sync and Report); operators' usage queries need one.
+   */
+  public static ServerInterceptor issuerOnlyForUsage(ServerInterceptor issuerAuth) {
+    String usage = BudgetServiceGrpc.getGetUsageMethod().getFullMethodName();
+    return new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call,
+          Metadata headers, ServerCallHandler<Q, R> next) {
+        return call.getMethodDescriptor().getFullMethodName().equals(usage)
+            ? issuerAuth.interceptCall(call, headers, next)
+            : next.startCall(call, headers);
+      }
+    };
   }
 
   private BudgetLease toProto(Lease lease) {

@@ -136,6 +136,44 @@ public final class BudgetLedger {
   }
 
   /**
+   * Opens the account of a token being issued and says which budget to sign into its claims.
+   *
+   * <ul>
+   *   <li>A root token (or a child of a token without a budget): {@code requested}, or no
+   *       account and 0 when {@code requested} is 0.
+   *   <li>A child of a token with a budget: {@code requested}, or everything the parent has
+   *       available when it is 0; more than that is refused, or cut to it with {@code narrow}.
+   * </ul>
+   *
+   * @param parentTokenId the parent's id when the parent's claims carry a budget, else null
+   * @return the budget granted; 0 = none
+   * @throws BudgetRejectedException {@code UNKNOWN_TOKEN} when the parent has a budget this
+   *     ledger does not know (it was issued before a restart), {@code EXCEEDS_PARENT} when the
+   *     parent has nothing left or less than asked without {@code narrow}
+   */
+  public synchronized long openIssued(String tokenId, String parentTokenId, long requested,
+      boolean narrow) {
+    if (requested < 0) {
+      throw new BudgetRejectedException(Code.INVALID_AMOUNT, "budget is out of range");
+    }
+    if (parentTokenId == null) {
+      if (requested > 0) {
+        openRoot(tokenId, requested);
+      }
+      return requested;
+    }
+    Account parent = account(parentTokenId);
+    long available = available(parent);
+    long budget = requested == 0 || (narrow && requested > available) ? available : requested;
+    if (budget < 1) {
+      throw new BudgetRejectedException(Code.EXCEEDS_PARENT,
+          "the parent token has no budget left to give a child");
+    }
+    openChild(tokenId, parentTokenId, budget);
+    return budget;
+  }
+
+  /**
    * Grants {@code replicaId} a lease of up to {@code requested} tokens of {@code tokenId}'s
    * budget: the smaller of that and what the token and every ancestor have available.
    *

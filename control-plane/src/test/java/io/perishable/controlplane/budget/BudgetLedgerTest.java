@@ -196,6 +196,46 @@ class BudgetLedgerTest {
   }
 
   @Test
+  void openIssued_rootWithoutBudget_noAccount() {
+    assertEquals(0, ledger.openIssued("root", null, 0, false));
+    assertEquals(Code.UNKNOWN_TOKEN,
+        assertThrows(BudgetRejectedException.class, () -> ledger.usage("root")).code());
+  }
+
+  @Test
+  void openIssued_childAsksNothing_getsWhatTheParentHasAvailable() {
+    assertEquals(1000, ledger.openIssued("root", null, 1000, false));
+    grant("root", "r1", 400);
+
+    assertEquals(600, ledger.openIssued("child", "root", 0, false));
+    assertEquals(600, ledger.usage("child").limit());
+  }
+
+  @Test
+  void openIssued_childAsksTooMuch_refusedOrNarrowed() {
+    ledger.openIssued("root", null, 1000, false);
+
+    assertEquals(Code.EXCEEDS_PARENT, assertThrows(BudgetRejectedException.class,
+        () -> ledger.openIssued("child", "root", 1001, false)).code());
+    assertEquals(1000, ledger.openIssued("child", "root", 1001, true));
+  }
+
+  @Test
+  void openIssued_parentSpent_refusedEvenWithNarrow() {
+    ledger.openIssued("root", null, 10, false);
+    ledger.settle(grant("root", "r1", 10).leaseId(), 10);
+
+    assertEquals(Code.EXCEEDS_PARENT, assertThrows(BudgetRejectedException.class,
+        () -> ledger.openIssued("child", "root", 0, true)).code());
+  }
+
+  @Test
+  void openIssued_parentUnknown_refused() {
+    assertEquals(Code.UNKNOWN_TOKEN, assertThrows(BudgetRejectedException.class,
+        () -> ledger.openIssued("child", "forgotten", 5, false)).code());
+  }
+
+  @Test
   void grant_unknownToken_refused() {
     assertEquals(Code.UNKNOWN_TOKEN, assertThrows(BudgetRejectedException.class,
         () -> ledger.grant("nobody", "r1", 1)).code());
