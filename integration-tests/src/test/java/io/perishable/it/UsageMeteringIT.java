@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.perishable.proto.v1.BudgetStatus;
+import io.perishable.proto.v1.GetUsageRequest;
+import io.perishable.proto.v1.IssueResponse;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -134,5 +137,31 @@ class UsageMeteringIT {
         - metric(before, RESPONSES + "{outcome=\"cut\"}"));
     assertEquals(0, metric(after, RESPONSES + "{outcome=\"no_usage\"}")
         - metric(before, RESPONSES + "{outcome=\"no_usage\"}"), "the 403 is never metered");
+  }
+
+  @Test
+  void budgetedStream_reservationSettledWithTheUsageAtTheEndOfTheStream() throws Exception {
+    IssueResponse token = stack.issue(Stack.request().toBuilder().setBudgetTokens(5_000)
+        .build());
+    List<JsonNode> chunks = events(stack.to("/v1/chat/completions")
+        .header("authorization", "Bearer " + token.getToken())
+        .header("content-type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o-mini\","
+            + "\"max_tokens\":200,\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+        .build());
+    JsonNode usage = chunks.get(chunks.size() - 1).get("usage");
+    long total = usage.get("prompt_tokens").asLong() + usage.get("completion_tokens").asLong();
+
+    // The replica returns the idle token's lease; then the settled usage is spent for good.
+    GetUsageRequest query = GetUsageRequest.newBuilder().setTokenId(token.getTokenId()).build();
+    Instant deadline = Instant.now().plusSeconds(60);
+    BudgetStatus status = stack.budgets().getUsage(query);
+    while (status.getLeased() > 0 && Instant.now().isBefore(deadline)) {
+      Thread.sleep(200);
+      status = stack.budgets().getUsage(query);
+    }
+    assertEquals(0, status.getLeased(), status.toString());
+    assertEquals(total, status.getSpent(), "the stream's reported usage, not its worst case");
   }
 }

@@ -6,6 +6,7 @@ import io.perishable.proto.v1.BudgetServiceGrpc;
 import io.perishable.proto.v1.LeaseRequest;
 import io.perishable.proto.v1.LeaseResponse;
 import io.perishable.proto.v1.RenewRequest;
+import io.perishable.proto.v1.RenewResponse;
 import io.perishable.proto.v1.ReturnRequest;
 import java.time.Duration;
 import java.util.Optional;
@@ -49,12 +50,17 @@ public final class BudgetLeaseClient implements LeaseSource {
     });
   }
 
-  /** Renews a lease with this replica's report on it (see {@link ReservationBook#leaseReports}). */
-  public CompletionStage<Void> renew(ReservationBook.LeaseReport report) {
-    Answer<Object> answer = new Answer<>();
+  /**
+   * Renews a lease with this replica's report on it (see {@link ReservationBook#leaseReports}).
+   *
+   * @return the lease's new ttl
+   */
+  public CompletionStage<Duration> renew(ReservationBook.LeaseReport report) {
+    Answer<RenewResponse> answer = new Answer<>();
     timed().renew(RenewRequest.newBuilder().setLeaseId(report.leaseId()).setUsed(report.used())
-        .setInFlight(report.inFlight()).build(), answer.any());
-    return answer.result.thenApply(r -> null);
+        .setInFlight(report.inFlight()).build(), answer);
+    return answer.result.thenApply(r -> Duration.ofSeconds(r.getLease().getTtl().getSeconds(),
+        r.getLease().getTtl().getNanos()));
   }
 
   /** Returns a lease with everything used from it. */

@@ -3,6 +3,7 @@ package io.perishable.authz.budget;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -83,22 +84,34 @@ public final class ReservationBook {
     if (reservations.containsKey(requestId)) {
       throw new IllegalArgumentException("request " + requestId + " already holds a reservation");
     }
-    Funds f = funds.computeIfAbsent(tokenId, Funds::new);
     CompletableFuture<Admission> answer = new CompletableFuture<>();
     long ask;
-    synchronized (f) {
-      f.dropExpired(nanoTicker.getAsLong());
-      if (f.waiters.isEmpty() && f.free() >= worstCase) {
-        f.reserved += worstCase;
-        reservations.put(requestId, new Reservation(tokenId, worstCase));
-        answer.complete(new Admission.Admitted(worstCase));
-      } else {
-        f.waiters.add(new Waiter(requestId, worstCase, answer));
+    Funds f;
+    while (true) {
+      f = funds.computeIfAbsent(tokenId, Funds::new);
+      synchronized (f) {
+        if (!f.retired) {
+          ask = admitOrQueue(f, requestId, worstCase, answer);
+          break;
+        }
       }
-      ask = f.askIfNeeded();
     }
     acquire(f, ask);
     return answer;
+  }
+
+  @GuardedBy("f")
+  private long admitOrQueue(Funds f, String requestId, long worstCase,
+      CompletableFuture<Admission> answer) {
+    f.dropExpired(nanoTicker.getAsLong());
+    if (f.waiters.isEmpty() && f.free() >= worstCase) {
+      f.reserved += worstCase;
+      reservations.put(requestId, new Reservation(f.tokenId, worstCase));
+      answer.complete(new Admission.Admitted(worstCase));
+    } else {
+      f.waiters.add(new Waiter(requestId, worstCase, answer));
+    }
+    return f.askIfNeeded();
   }
 
   /**
@@ -164,6 +177,74 @@ public final class ReservationBook {
     }
   }
 
+  /** Every lease this replica holds, by token, usage spread over each token's leases in order. */
+  public Map<String, List<LeaseReport>> allLeaseReports() {
+    Map<String, List<LeaseReport>> out = new HashMap<>();
+    for (Funds f : funds.values()) {
+      synchronized (f) {
+        if (!f.leases.isEmpty()) {
+          out.put(f.tokenId, f.reports());
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The control plane renewed a lease: it is usable until {@code ttl - safetyMargin} after the
+   * renewal was asked for.
+   */
+  public void renewed(String tokenId, String leaseId, long askedAtNanos, Duration ttl) {
+    Funds f = funds.get(tokenId);
+    if (f == null) {
+      return;
+    }
+    synchronized (f) {
+      for (LocalLease l : f.leases) {
+        if (l.leaseId.equals(leaseId) && l.forfeited == 0) {
+          l.usableUntilNanos = askedAtNanos + ttl.toNanos() - safetyMarginNanos;
+        }
+      }
+    }
+  }
+
+  /** The control plane no longer holds a lease (it expired there): stop spending it now. */
+  public void lost(String tokenId, String leaseId) {
+    Funds f = funds.get(tokenId);
+    if (f == null) {
+      return;
+    }
+    synchronized (f) {
+      long now = nanoTicker.getAsLong();
+      for (LocalLease l : f.leases) {
+        if (l.leaseId.equals(leaseId)) {
+          l.usableUntilNanos = now;
+        }
+      }
+      f.dropExpired(now);
+    }
+  }
+
+  /**
+   * Removes every token with nothing reserved, waited for or being leased, so its unused
+   * budget can go back to the control plane.
+   *
+   * @return the final report of each lease removed: return each with its {@code used}
+   */
+  public List<LeaseReport> retireIdle() {
+    List<LeaseReport> out = new ArrayList<>();
+    for (Funds f : funds.values()) {
+      synchronized (f) {
+        if (f.reserved == 0 && f.waiters.isEmpty() && !f.acquiring) {
+          out.addAll(f.reports());
+          f.retired = true;
+          funds.remove(f.tokenId, f);
+        }
+      }
+    }
+    return out;
+  }
+
   private void acquire(Funds f, long ask) {
     if (ask <= 0) {
       return;
@@ -225,7 +306,7 @@ public final class ReservationBook {
   private static final class LocalLease {
     final String leaseId;
     final long amount;
-    final long usableUntilNanos;
+    long usableUntilNanos;
     /** Part of amount no longer spendable here because the lease's time ran out. */
     long forfeited;
 
@@ -254,6 +335,10 @@ public final class ReservationBook {
 
     @GuardedBy("this")
     boolean acquiring;
+
+    /** Removed from the book: a reservation arriving now must use a fresh Funds. */
+    @GuardedBy("this")
+    boolean retired;
 
     Funds(String tokenId) {
       this.tokenId = tokenId;

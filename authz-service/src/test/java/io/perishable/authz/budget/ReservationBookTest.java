@@ -213,4 +213,42 @@ class ReservationBookTest {
     book.settle("req-1", 100);
     assertEquals(900, book.free("t"), "settling on the expired lease frees nothing there");
   }
+
+  @Test
+  void renewed_extendsWhereTheLeaseMayBeSpent() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+    long renewedAt = nanos.addAndGet(Duration.ofSeconds(20).toNanos());
+    book.renewed("t", "lease-1", renewedAt, TTL);
+    nanos.addAndGet(Duration.ofSeconds(20).toNanos()); // past the first ttl, within the renewal
+
+    assertEquals(new Admission.Admitted(100), now(book.reserve("t", "req-2", 100)));
+  }
+
+  @Test
+  void lost_leaseNoLongerSpent() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+
+    book.lost("t", "lease-1");
+
+    assertEquals(0, book.free("t"));
+  }
+
+  @Test
+  void retireIdle_onlyTokensWithNothingInFlight_reportsTheirLeases() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+    book.reserve("busy", "req-2", 100);
+    leases.grant(1000);
+    book.settle("req-1", 30);
+
+    List<LeaseReport> retired = book.retireIdle();
+
+    assertEquals(List.of(new LeaseReport("lease-1", 1000, 30, 0)), retired);
+    assertEquals(0, book.free("t"), "retired: its leases are gone from this replica");
+    assertEquals(900, book.free("busy"));
+    CompletableFuture<Admission> again = book.reserve("t", "req-3", 10).toCompletableFuture();
+    assertFalse(again.isDone(), "a retired token starts over with a fresh lease");
+  }
 }
