@@ -63,6 +63,8 @@ public final class AuthzServer implements AutoCloseable {
   private static final Duration BUDGET_LEASE_DEADLINE = Duration.ofSeconds(2);
   /** Leases are renewed this often; the control plane keeps them 30s without a renewal. */
   private static final Duration BUDGET_LEASE_RENEWAL = Duration.ofSeconds(10);
+  /** Longer than Envoy's route timeout (600s): a reservation this old was never metered. */
+  private static final Duration MAX_RESERVATION_AGE = Duration.ofMinutes(15);
   /** A lease is not spent in the last 10s of its ttl, in case the control plane took it back. */
   private static final Duration BUDGET_LEASE_SAFETY_MARGIN = Duration.ofSeconds(10);
 
@@ -177,7 +179,8 @@ public final class AuthzServer implements AutoCloseable {
         new BudgetLeaseClient(controlPlane, config.replicaId(), BUDGET_LEASE_DEADLINE);
     ReservationBook book = new ReservationBook(leases, System::nanoTime, BUDGET_LEASE_CHUNK,
         BUDGET_LEASE_CHUNK / 4, BUDGET_LEASE_SAFETY_MARGIN);
-    new LeaseKeeper(book, leases, System::nanoTime, scheduler, BUDGET_LEASE_RENEWAL);
+    new LeaseKeeper(book, leases, System::nanoTime, scheduler, BUDGET_LEASE_RENEWAL,
+        MAX_RESERVATION_AGE);
     BudgetGate budgetGate = new BudgetGate(book, OptionalLong.empty());
     UsageMetrics usageMetrics = new UsageMetrics(authzMetrics.registry());
     BudgetSettler settler = new BudgetSettler(book);

@@ -17,7 +17,9 @@ import java.util.logging.Logger;
  * every lease with its usage and in-flight reservations (so that, should this replica die, the
  * control plane charges what it had in flight and recovers the rest), stops spending a lease
  * the control plane no longer holds, and returns the leases of tokens that have gone idle, so
- * their unused budget is available to other replicas again.
+ * their unused budget is available to other replicas again. Reservations no metered response
+ * settled within {@code maxReservationAge} are charged their worst case, so they cannot hold a
+ * token's budget forever.
  */
 public final class LeaseKeeper implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(LeaseKeeper.class.getName());
@@ -26,10 +28,16 @@ public final class LeaseKeeper implements AutoCloseable {
   private final BudgetLeaseClient client;
   private final LongSupplier nanoTicker;
   private final ScheduledFuture<?> task;
+  private final Duration maxReservationAge;
 
-  /** @param interval well under the control plane's lease ttl (a third of it, say) */
+  /**
+   * @param interval well under the control plane's lease ttl (a third of it, say)
+   * @param maxReservationAge longer than any response may take (Envoy's route timeout): a
+   *     reservation still unsettled after this is charged its worst case
+   */
   public LeaseKeeper(ReservationBook book, BudgetLeaseClient client, LongSupplier nanoTicker,
-      ScheduledExecutorService scheduler, Duration interval) {
+      ScheduledExecutorService scheduler, Duration interval, Duration maxReservationAge) {
+    this.maxReservationAge = maxReservationAge;
     this.book = book;
     this.client = client;
     this.nanoTicker = nanoTicker;
@@ -40,6 +48,11 @@ public final class LeaseKeeper implements AutoCloseable {
   /** One round: renew everything, then return what is idle. Public for tests. */
   public void tick() {
     try {
+      int abandoned = book.abandonOlderThan(maxReservationAge);
+      if (abandoned > 0) {
+        LOG.warning(() -> abandoned + " budget reservations were never settled by a metered "
+            + "response; charged at their worst case");
+      }
       for (Map.Entry<String, List<ReservationBook.LeaseReport>> e :
           book.allLeaseReports().entrySet()) {
         for (ReservationBook.LeaseReport report : e.getValue()) {

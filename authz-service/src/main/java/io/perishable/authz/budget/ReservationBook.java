@@ -66,7 +66,7 @@ public final class ReservationBook {
   /** One lease as this replica uses it, for renewing or returning it to the control plane. */
   public record LeaseReport(String leaseId, long amount, long used, long inFlight) {}
 
-  private record Reservation(String tokenId, long amount) {}
+  private record Reservation(String tokenId, long amount, long sinceNanos) {}
 
   private record Waiter(String requestId, long worstCase, CompletableFuture<Admission> answer) {}
 
@@ -106,7 +106,8 @@ public final class ReservationBook {
     f.dropExpired(nanoTicker.getAsLong());
     if (f.waiters.isEmpty() && f.free() >= worstCase) {
       f.reserved += worstCase;
-      reservations.put(requestId, new Reservation(f.tokenId, worstCase));
+      reservations.put(requestId,
+          new Reservation(f.tokenId, worstCase, nanoTicker.getAsLong()));
       answer.complete(new Admission.Admitted(worstCase));
     } else {
       f.waiters.add(new Waiter(requestId, worstCase, answer));
@@ -152,6 +153,25 @@ public final class ReservationBook {
   public Optional<Settlement> abandon(String requestId) {
     Reservation r = reservations.get(requestId);
     return r == null ? Optional.empty() : settle(requestId, r.amount);
+  }
+
+  /**
+   * Settles, at their whole worst case, reservations held longer than {@code maxAge}: their
+   * responses were never metered here (the ext_proc stream failed, or went to another replica),
+   * so their usage will never be known.
+   *
+   * @return how many were settled
+   */
+  public int abandonOlderThan(Duration maxAge) {
+    long now = nanoTicker.getAsLong();
+    int abandoned = 0;
+    for (Map.Entry<String, Reservation> e : reservations.entrySet()) {
+      if (now - e.getValue().sinceNanos() > maxAge.toNanos()
+          && abandon(e.getKey()).isPresent()) {
+        abandoned++;
+      }
+    }
+    return abandoned;
   }
 
   /** This replica's leases on {@code tokenId}, usage spread over them in order. */
@@ -388,7 +408,8 @@ public final class ReservationBook {
     @GuardedBy("this")
     void reserve(Waiter w) {
       reserved += w.worstCase;
-      reservations.put(w.requestId, new Reservation(tokenId, w.worstCase));
+      reservations.put(w.requestId,
+          new Reservation(tokenId, w.worstCase, nanoTicker.getAsLong()));
     }
 
     /** How much to ask the control plane for now (0: nothing), marking an ask in progress. */

@@ -251,4 +251,18 @@ class ReservationBookTest {
     CompletableFuture<Admission> again = book.reserve("t", "req-3", 10).toCompletableFuture();
     assertFalse(again.isDone(), "a retired token starts over with a fresh lease");
   }
+
+  @Test
+  void abandonOlderThan_neverMeteredReservationChargedAtWorstCase() {
+    book.reserve("t", "old", 300);
+    leases.grant(1000);
+    book.renewed("t", "lease-1", nanos.addAndGet(Duration.ofMinutes(10).toNanos()),
+        Duration.ofHours(1));
+    assertEquals(new Admission.Admitted(100), now(book.reserve("t", "new", 100)));
+
+    assertEquals(1, book.abandonOlderThan(Duration.ofMinutes(5)));
+
+    assertEquals(Optional.empty(), book.settle("old", 1), "settled already");
+    assertEquals(List.of(new LeaseReport("lease-1", 1000, 300, 100)), book.leaseReports("t"));
+  }
 }
