@@ -34,7 +34,8 @@ import javax.annotation.concurrent.GuardedBy;
  *       again at once.
  *   <li>{@link #expire}: a lease not renewed within {@code leaseTtl} (its replica died or lost
  *       the control plane) is taken back: what the replica last reported as used or in flight is
- *       charged, the rest is available again. A dead replica thus costs at most its lease.
+ *       charged, the rest is available again. What a dead replica admitted after its last
+ *       renewal is not charged: its crash can overspend by that much, at most its lease.
  * </ul>
  *
  * <p>One lock guards everything: a grant is a handful of additions along a short ancestor chain,
