@@ -144,8 +144,8 @@ public final class BenchStack implements AutoCloseable {
   }
 
   /**
-   * The shipped dev config without ext_authz and usage metering: same listener, buffer filter, routes, access log
-   * and clusters. Nobody sets the routing header here, so the client sends it (see {@link
+   * The shipped dev config without ext_authz and usage metering: same listener, buffer filter,
+   * routes, access log and clusters. Nobody sets the routing header here, so the client sends it (see {@link
    * BenchRequest#headersWithoutAuthz}).
    */
   static EnvoyConfig envoyAloneConfig(Path repoRoot, int port, int adminPort, int authzPort,
