@@ -3,6 +3,7 @@ package io.perishable.authz.budget;
 import io.perishable.authz.DenialReason;
 import io.perishable.authz.decision.AuthzRequest;
 import io.perishable.authz.decision.Decision;
+import io.perishable.authz.decision.DecisionEngine;
 import io.perishable.proto.v1.TokenClaims;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
@@ -35,7 +36,10 @@ public final class BudgetGate {
     TokenClaims claims = allow.claims();
     boolean anthropicStyle = request.headers().containsKey("x-api-key")
         || request.path().startsWith("/v1/messages");
-    OptionalLong worstCase = WorstCase.of(allow.body(), defaultMaxTokens);
+    // Endpoints that generate nothing (embeddings) cost their input only.
+    String path = request.path().split("\\?", 2)[0];
+    OptionalLong worstCase = WorstCase.of(allow.body(),
+        DecisionEngine.GENERATIVE_PATHS.contains(path) ? defaultMaxTokens : OptionalLong.of(0));
     if (worstCase.isEmpty()) {
       return CompletableFuture.completedFuture(new Decision.Deny(
           DenialReason.MAX_TOKENS_REQUIRED, "this token has a budget; set max_tokens (or "

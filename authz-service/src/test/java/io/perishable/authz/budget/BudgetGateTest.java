@@ -47,7 +47,11 @@ class BudgetGateTest {
   private final BudgetGate gate = new BudgetGate(book, OptionalLong.empty());
 
   private static AuthzRequest request(String id) {
-    return new AuthzRequest("POST", "/v1/chat/completions", Map.of(), new byte[0], id);
+    return request(id, "/v1/chat/completions");
+  }
+
+  private static AuthzRequest request(String id, String path) {
+    return new AuthzRequest("POST", path, Map.of(), new byte[0], id);
   }
 
   private static Decision.Allow allow(long budget, OptionalLong maxTokens, int bodyBytes) {
@@ -88,6 +92,16 @@ class BudgetGateTest {
     Decision d = admit("r1", allow(1000, OptionalLong.empty(), 100));
     assertEquals(DenialReason.MAX_TOKENS_REQUIRED,
         assertInstanceOf(Decision.Deny.class, d).reason());
+  }
+
+  @Test
+  void budget_embeddingsWithoutMaxTokens_reserveTheirInputOnly() {
+    Decision.Allow allow = allow(1000, OptionalLong.empty(), 300);
+
+    Decision d = gate.admit(request("e1", "/v1/embeddings"), allow).toCompletableFuture().join();
+
+    assertSame(allow, d);
+    assertEquals(300, book.leaseReports("tok").get(0).inFlight());
   }
 
   @Test
