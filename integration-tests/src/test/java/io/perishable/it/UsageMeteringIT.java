@@ -8,9 +8,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.perishable.proto.v1.BudgetStatus;
 import io.perishable.proto.v1.GetUsageRequest;
 import io.perishable.proto.v1.IssueResponse;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -163,5 +165,39 @@ class UsageMeteringIT {
     }
     assertEquals(0, status.getLeased(), status.toString());
     assertEquals(total, status.getSpent(), "the stream's reported usage, not its worst case");
+  }
+
+  @Test
+  void budgetedStreamCutByTheUpstream_settledAtItsWorstCase() throws Exception {
+    String before = scrape();
+    IssueResponse token = stack.issue(Stack.request().toBuilder().setBudgetTokens(5_000)
+        .build());
+    String body = "{\"model\":\"gpt-4o-mini\",\"max_tokens\":200,\"stream\":true,"
+        + "\"stream_options\":{\"include_usage\":true},"
+        + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    HttpRequest request = stack.to("/v1/chat/completions")
+        .header("authorization", "Bearer " + token.getToken())
+        .header("content-type", "application/json")
+        .header("x-fake-llm-cut-after-frames", "2")
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    try {
+      stack.http.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException expected) {
+      // The upstream dropped the stream mid-way; Envoy resets it toward the client.
+    }
+
+    GetUsageRequest query = GetUsageRequest.newBuilder().setTokenId(token.getTokenId()).build();
+    Instant deadline = Instant.now().plusSeconds(60);
+    BudgetStatus status = stack.budgets().getUsage(query);
+    while ((status.getLeased() > 0 || status.getSpent() == 0)
+        && Instant.now().isBefore(deadline)) {
+      Thread.sleep(200);
+      status = stack.budgets().getUsage(query);
+    }
+    long worstCase = body.getBytes(StandardCharsets.UTF_8).length + 200;
+    assertEquals(worstCase, status.getSpent(), "a cut stream's usage is unknown: worst case "
+        + status);
+    awaitGrowth(before, RESPONSES + "{outcome=\"cut\"}", 1);
   }
 }
