@@ -249,6 +249,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     }, 0, EXPIRY_SCAN.toMillis(), TimeUnit.MILLISECONDS);
 
     metrics.gauges(() -> liveTokens(index, rules, clock), () -> syncHub.replicas().size());
+    metrics.budgets(budgets::leasedTokens, budgets::chargedTokens);
     if (config.metricsPort() >= 0) {
       b.metricsServer = metrics.serve(config.host(), config.metricsPort());
     }

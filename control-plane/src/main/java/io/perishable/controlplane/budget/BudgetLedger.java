@@ -53,6 +53,10 @@ public final class BudgetLedger {
   @GuardedBy("this")
   private final Map<String, Held> leases = new HashMap<>();
 
+  /** LLM tokens charged to budgets since start (settled usage and expired leases' reports). */
+  @GuardedBy("this")
+  private long chargedTotal;
+
   /**
    * @param clock wall clock for lease expiry (tests pass a fake)
    * @param leaseTtl how long a lease lives without a renew; positive
@@ -275,8 +279,23 @@ public final class BudgetLedger {
     accounts.remove(tokenId);
   }
 
+  /** LLM tokens held in outstanding leases, all tokens together (for metrics). */
+  public synchronized long leasedTokens() {
+    long sum = 0;
+    for (Held held : leases.values()) {
+      sum += held.granted.amount();
+    }
+    return sum;
+  }
+
+  /** LLM tokens charged to budgets since this ledger started (for metrics). */
+  public synchronized long chargedTokens() {
+    return chargedTotal;
+  }
+
   @GuardedBy("this")
   private void close(Held held, long charge) {
+    chargedTotal += charge;
     leases.remove(held.granted.leaseId());
     for (Account a = held.account; a != null; a = a.parent) {
       a.leased -= held.granted.amount();

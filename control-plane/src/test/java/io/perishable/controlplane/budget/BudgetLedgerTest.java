@@ -75,6 +75,18 @@ class BudgetLedgerTest {
   }
 
   @Test
+  void leasedAndChargedTokens_allTokensTogether() {
+    ledger.openRoot("a", 1000);
+    ledger.openRoot("b", 1000);
+    Lease a = grant("a", "r1", 300);
+    grant("b", "r1", 200);
+    ledger.settle(a.leaseId(), 120);
+
+    assertEquals(200, ledger.leasedTokens());
+    assertEquals(120, ledger.chargedTokens());
+  }
+
+  @Test
   void settle_twice_unknownLease() {
     ledger.openRoot("root", 1000);
     Lease lease = grant("root", "r1", 600);
