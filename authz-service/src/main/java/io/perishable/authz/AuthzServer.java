@@ -11,9 +11,17 @@ import io.perishable.authz.body.RequestBodyInspector;
 import io.perishable.authz.config.AuthzConfig;
 import io.perishable.authz.decision.DecisionEngine;
 import io.perishable.authz.decision.DecisionListener;
+import io.perishable.authz.budget.BudgetGate;
+import io.perishable.authz.budget.BudgetLeaseClient;
+import io.perishable.authz.budget.BudgetSettler;
+import io.perishable.authz.budget.LeaseKeeper;
+import io.perishable.authz.budget.ReservationBook;
+import io.perishable.authz.budget.UsageListener;
 import io.perishable.authz.envoy.AuthorizationEndpoint;
+import io.perishable.authz.envoy.UsageMeterEndpoint;
 import io.perishable.authz.metrics.AuthzMetrics;
 import io.perishable.authz.metrics.MetricsEndpoint;
+import io.perishable.authz.metrics.UsageMetrics;
 import io.perishable.authz.ratelimit.RateLimiter;
 import io.perishable.authz.report.DecisionReporter;
 import io.perishable.authz.report.ReportConfig;
@@ -32,6 +40,7 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +56,17 @@ import java.util.logging.Logger;
  */
 public final class AuthzServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuthzServer.class.getName());
+  /** Longest server-sent event the usage meter reads; usage events are a few hundred bytes. */
+  private static final int MAX_SSE_EVENT_BYTES = 1024 * 1024;
+  /** LLM tokens leased at a time per budgeted token (more when one request needs more). */
+  private static final long BUDGET_LEASE_CHUNK = 8192;
+  private static final Duration BUDGET_LEASE_DEADLINE = Duration.ofSeconds(2);
+  /** Leases are renewed this often; the control plane keeps them 30s without a renewal. */
+  private static final Duration BUDGET_LEASE_RENEWAL = Duration.ofSeconds(10);
+  /** Longer than Envoy's route timeout (600s): a reservation this old was never metered. */
+  private static final Duration MAX_RESERVATION_AGE = Duration.ofMinutes(15);
+  /** A lease is not spent in the last 10s of its ttl, in case the control plane took it back. */
+  private static final Duration BUDGET_LEASE_SAFETY_MARGIN = Duration.ofSeconds(10);
 
   private final Server server;
   private final SyncClient sync;
@@ -153,6 +173,21 @@ public final class AuthzServer implements AutoCloseable {
     DecisionListener listeners = recorder == null
         ? DecisionListener.all(authzMetrics, listener)
         : DecisionListener.all(authzMetrics, listener, recorder);
+    // Budgets: leased from the control plane in chunks, reserved per request in Check, settled
+    // by the usage the ext_proc stream reads from the response.
+    BudgetLeaseClient leases =
+        new BudgetLeaseClient(controlPlane, config.replicaId(), BUDGET_LEASE_DEADLINE);
+    ReservationBook book = new ReservationBook(leases, System::nanoTime, BUDGET_LEASE_CHUNK,
+        BUDGET_LEASE_CHUNK / 4, BUDGET_LEASE_SAFETY_MARGIN);
+    new LeaseKeeper(book, leases, System::nanoTime, scheduler, BUDGET_LEASE_RENEWAL,
+        MAX_RESERVATION_AGE);
+    BudgetGate budgetGate = new BudgetGate(book, OptionalLong.empty());
+    UsageMetrics usageMetrics = new UsageMetrics(authzMetrics.registry());
+    BudgetSettler settler = new BudgetSettler(book);
+    UsageListener metered = response -> {
+      usageMetrics.metered(response);
+      settler.metered(response);
+    };
     InetSocketAddress address = new InetSocketAddress(config.host(), config.port());
     Server server = serverTls
         .map(tls -> NettyServerBuilder.forAddress(address, tls.serverCredentials()))
@@ -161,7 +196,8 @@ public final class AuthzServer implements AutoCloseable {
         .directExecutor()
         // A Check carries the whole body plus headers (Envoy allows up to 60 KiB-96 KiB).
         .maxInboundMessageSize(config.maxBodyBytes() + 1024 * 1024)
-        .addService(new AuthorizationEndpoint(engine, listeners))
+        .addService(new AuthorizationEndpoint(engine, listeners, budgetGate))
+        .addService(new UsageMeterEndpoint(metered, MAX_SSE_EVENT_BYTES))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build();

@@ -38,6 +38,8 @@ public enum DenialReason {
   CONTENT_TYPE_UNSUPPORTED(415, "invalid_request_error", "invalid_request_error"),
   // 429: the token's per-scope rate limit on this replica (Retry-After says when).
   RATE_LIMITED(429, "requests", "rate_limit_error"),
+  /** The token's budget (LLM tokens over its life) cannot cover this request's worst case. */
+  BUDGET_EXHAUSTED(429, "insufficient_quota", "rate_limit_error"),
   // 503: we cannot decide, so we refuse.
   /** No snapshot from the control plane yet: no keys, no revocations, nothing to decide by. */
   NOT_SYNCED(503, "server_error", "api_error"),
@@ -52,6 +54,8 @@ public enum DenialReason {
    * is served that could not be recorded.
    */
   AUDIT_UNAVAILABLE(503, "server_error", "api_error"),
+  /** The token has a budget, and no lease on it could be had from the control plane. */
+  BUDGET_UNAVAILABLE(503, "server_error", "api_error"),
   INTERNAL_ERROR(503, "server_error", "api_error");
 
   private final int httpStatus;

@@ -50,6 +50,8 @@ import java.util.concurrent.TimeUnit;
 public final class BenchStack implements AutoCloseable {
   /** The ext_authz filter's name in the shipped Envoy configs. */
   static final String EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz";
+  /** Usage metering: served by authz-service only, so off wherever authz-service is not. */
+  static final String EXT_PROC_FILTER = "envoy.filters.http.ext_proc";
 
   private final List<AutoCloseable> started;
   private final LocalStack stack;
@@ -90,7 +92,8 @@ public final class BenchStack implements AutoCloseable {
       Envoy alone = startEnvoy(repoRoot, dataDir, "envoy-alone", started,
           (port, admin) -> envoyAloneConfig(repoRoot, port, admin, stack.authzPort(), fakePort));
       Envoy emptyAuthz = startEnvoy(repoRoot, dataDir, "envoy-empty-authz", started,
-          (port, admin) -> envoyConfig(repoRoot, port, admin, empty.port(), fakePort));
+          (port, admin) -> envoyConfig(repoRoot, port, admin, empty.port(), fakePort)
+              .withoutHttpFilter(EXT_PROC_FILTER));
       ScheduledExecutorService cleaner = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "bench-journal-cleaner");
         t.setDaemon(true);
@@ -141,14 +144,15 @@ public final class BenchStack implements AutoCloseable {
   }
 
   /**
-   * The shipped dev config without ext_authz: same listener, buffer filter, routes, access log
-   * and clusters. Nobody sets the routing header here, so the client sends it (see {@link
+   * The shipped dev config without ext_authz and usage metering: same listener, buffer filter,
+   * routes, access log and clusters. Nobody sets the routing header here, so the client sends it (see {@link
    * BenchRequest#headersWithoutAuthz}).
    */
   static EnvoyConfig envoyAloneConfig(Path repoRoot, int port, int adminPort, int authzPort,
       int fakeLlmPort) throws IOException {
     return envoyConfig(repoRoot, port, adminPort, authzPort, fakeLlmPort)
-        .withoutHttpFilter(EXT_AUTHZ_FILTER);
+        .withoutHttpFilter(EXT_AUTHZ_FILTER)
+        .withoutHttpFilter(EXT_PROC_FILTER);
   }
 
   private static String issueToken(LocalStack stack) {

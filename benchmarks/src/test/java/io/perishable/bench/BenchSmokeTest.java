@@ -45,8 +45,8 @@ class BenchSmokeTest {
     List<JmhRun.Score> scores =
         JmhRun.run(JmhRun.Settings.inProcess(), new PrintStream(OutputStream.nullOutputStream()));
 
-    // Decision engine, Check handler, body inspector at 2 KB and 1 MiB.
-    assertEquals(4, scores.size(), scores.toString());
+    // Decision engine, Check handler, body inspector at 2 KB and 1 MiB, usage meter.
+    assertEquals(5, scores.size(), scores.toString());
     for (JmhRun.Score score : scores) {
       assertTrue(score.score() > 0, score.toString());
     }

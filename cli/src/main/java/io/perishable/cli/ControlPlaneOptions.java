@@ -6,6 +6,7 @@ import io.grpc.Metadata;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
+import io.perishable.proto.v1.BudgetServiceGrpc;
 import io.perishable.proto.v1.TokenServiceGrpc;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -87,6 +88,16 @@ final class ControlPlaneOptions {
     headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
         "Bearer " + secret.get());
     return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  /** BudgetService, sending {@code secret} as {@code authorization: Bearer}. */
+  static BudgetServiceGrpc.BudgetServiceBlockingStub budgets(ManagedChannel channel,
+      String secret) {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + secret);
+    return BudgetServiceGrpc.newBlockingStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 
   /** The secret named explicitly (--issuer-secret-file or the environment), if any. */

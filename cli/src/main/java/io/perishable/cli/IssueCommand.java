@@ -65,6 +65,11 @@ final class IssueCommand implements Callable<Integer> {
           + "parent's).")
   int maxTokens;
 
+  @Option(names = "--budget", defaultValue = "0",
+      description = "LLM tokens (prompt + completion) the token and its children may spend "
+          + "over its life; 0 = none (with a budgeted parent: all the parent has left).")
+  long budget;
+
   @Option(names = "--ttl", description = "Lifetime, e.g. 10m (default: the server's; with a "
       + "parent, at most the parent's remaining lifetime).")
   String ttl;
@@ -99,6 +104,9 @@ final class IssueCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(cli, "--scope is required (unless "
           + "--parent-token-file mints a child with its parent's scopes)");
     }
+    if (budget < 0) {
+      throw new CommandLine.ParameterException(cli, "--budget must not be negative");
+    }
     if (narrow && parentTokenFile == null) {
       throw new CommandLine.ParameterException(cli, "--narrow needs --parent-token-file");
     }
@@ -107,6 +115,7 @@ final class IssueCommand implements Callable<Integer> {
         .addAllScopes(scopes)
         .addAllModels(models)
         .setMaxTokensPerRequest(maxTokens)
+        .setBudgetTokens(budget)
         .putAllLabels(labels)
         .setNarrowToParent(narrow);
     if (ttl != null) {
@@ -173,7 +182,10 @@ final class IssueCommand implements Callable<Integer> {
     spec.commandLine().getErr().println("token_id " + r.getTokenId() + ", agent "
         + r.getAgentId() + ", scopes " + r.getGrant().getScopesList() + ", models "
         + (r.getGrant().getModelsCount() == 0 ? "any" : r.getGrant().getModelsList())
-        + ", upstream " + r.getGrant().getUpstream() + ", expires " + expires
+        + ", upstream " + r.getGrant().getUpstream()
+        + (r.getGrant().getBudgetTokens() == 0 ? ""
+            : ", budget " + r.getGrant().getBudgetTokens())
+        + ", expires " + expires
         + (r.getAncestorIdsCount() == 0 ? "" : ", ancestors " + r.getAncestorIdsList()));
   }
 }

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         RevokeCommand.class,
         ListCommand.class,
         LineageCommand.class,
+        UsageCommand.class,
         IssuerSecretCommand.class,
         ConfigCommand.class,
         AuditCommand.class,

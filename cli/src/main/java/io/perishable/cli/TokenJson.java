@@ -28,6 +28,9 @@ final class TokenJson {
     g.getModelsList().forEach(out.putArray("models")::add);
     out.put("max_tokens_per_request", Integer.toUnsignedLong(g.getMaxTokensPerRequest()));
     out.put("upstream", g.getUpstream());
+    if (g.getBudgetTokens() != 0) {
+      out.put("budget_tokens", g.getBudgetTokens());
+    }
   }
 
   static ObjectNode token(ObjectNode out, TokenInfo t) {

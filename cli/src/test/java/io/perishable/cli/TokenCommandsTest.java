@@ -85,6 +85,23 @@ class TokenCommandsTest {
   }
 
   @Test
+  void issueWithBudget_usageShowsIt() throws Exception {
+    JsonNode token = issue("--agent=spender", "--scope=llm:complete", "--budget=5000");
+    assertEquals(5000, token.at("/grant/budget_tokens").asLong());
+
+    Run usage = run("usage", "--issuer-secret-file=" + secretFile, "--json",
+        token.get("token_id").asText());
+
+    assertEquals(ExitCodes.OK, usage.exit(), usage.err());
+    assertEquals(5000, usage.json().get("budget").asLong());
+    assertEquals(0, usage.json().get("spent").asLong());
+    assertEquals(5000, usage.json().get("available").asLong());
+    Run unknown = run("usage", "--issuer-secret-file=" + secretFile, "nobody");
+    assertEquals(ExitCodes.SERVER_ERROR, unknown.exit());
+    assertTrue(unknown.err().contains("NOT_FOUND"), unknown.err());
+  }
+
+  @Test
   void issueWithParentTokenFile_mintsChildWithoutIssuerSecret() throws Exception {
     JsonNode parent = issue("--agent=boss", "--scope=llm:complete,llm:embed");
     Path parentFile = Files.writeString(dir.resolve("parent.token"),

@@ -14,6 +14,8 @@ import io.perishable.controlplane.audit.AuditLogCorruptedException;
 import io.perishable.controlplane.audit.CheckpointKeys;
 import io.perishable.controlplane.audit.FileAuditLog;
 import io.perishable.controlplane.audit.FileAuditLogConfig;
+import io.perishable.controlplane.budget.BudgetEndpoint;
+import io.perishable.controlplane.budget.BudgetLedger;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.issue.IssuancePolicy;
 import io.perishable.controlplane.issue.TokenIssuer;
@@ -79,6 +81,8 @@ public final class ControlPlaneServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ControlPlaneServer.class.getName());
   /** Expired tokens stay listable (state EXPIRED) this long, then the index forgets them. */
   static final Duration EXPIRED_RETENTION = Duration.ofHours(1);
+  /** How long a replica's budget lease lives without a renewal (replicas renew every 10s). */
+  static final Duration BUDGET_LEASE_TTL = Duration.ofSeconds(30);
   /** How often expired tokens are looked for (each gets one {@code expired} record). */
   static final Duration EXPIRY_SCAN = Duration.ofSeconds(1);
   /** How often a file JWKS (workload identity) is re-read, so rotated keys apply. */
@@ -219,8 +223,18 @@ public final class ControlPlaneServer implements AutoCloseable {
     b.syncHub = new SyncHub(() -> snapshot(keys, rules, clock), clock,
         config.heartbeatInterval(), b.scheduler);
     SyncHub syncHub = b.syncHub;
-    TokenIssuer issuer = new TokenIssuer(new IssuancePolicy(config), keys, clock, index, rules,
-        config.issuerGrants());
+    BudgetLedger budgets = new BudgetLedger(clock, BUDGET_LEASE_TTL);
+    TokenIssuer issuer =
+        new TokenIssuer(new IssuancePolicy(config), keys, clock, index, rules,
+        config.issuerGrants(), budgets);
+    // Leases whose replica stopped renewing them go back to their budgets.
+    b.scheduler.scheduleWithFixedDelay(() -> {
+      try {
+        budgets.expire();
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "budget lease expiry failed", e);
+      }
+    }, 1, 1, TimeUnit.SECONDS);
     Revoker revoker = new Revoker(index, rules, syncHub::publish, clock, config.maxTtl(),
         config.scopes().keySet());
     TokenLookup lookup = new TokenLookup(index, rules, clock);
@@ -241,6 +255,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     }, 0, EXPIRY_SCAN.toMillis(), TimeUnit.MILLISECONDS);
 
     metrics.gauges(() -> liveTokens(index, rules, clock), () -> syncHub.replicas().size());
+    metrics.budgets(budgets::leasedTokens, budgets::chargedTokens);
     if (config.metricsPort() >= 0) {
       b.metricsServer = metrics.serve(config.host(), config.metricsPort());
     }
@@ -283,6 +298,10 @@ public final class ControlPlaneServer implements AutoCloseable {
             new TokenServiceEndpoint(issuer, revoker, lookup, trail, b.responder, metrics),
             authenticator))
         .addService(ServerInterceptors.intercept(b.watch, authenticator))
+        // Replicas lease unauthenticated, as they Sync and Report; usage queries need an issuer.
+        .addService(ServerInterceptors.intercept(
+            new BudgetEndpoint(budgets, clock, BUDGET_LEASE_TTL),
+            BudgetEndpoint.issuerOnlyForUsage(authenticator)))
         .addService(syncHub)
         .addService(new ReportEndpoint(b.auditLog, ledger, b.reportAppends))
         .addService(new AccessLogEndpoint(b.auditLog))

@@ -38,6 +38,12 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
   /** Response header naming the request's journal id, so tests can correlate both sides. */
   static final String REQUEST_ID_HEADER = "x-fake-llm-request-id";
 
+  /**
+   * Request header: send only this many SSE frames of a stream, then drop the connection, as an
+   * upstream failing mid-stream does (for tests of cut streams).
+   */
+  static final String CUT_AFTER_HEADER = "x-fake-llm-cut-after-frames";
+
   private final RequestJournal journal;
   private final FakeLlmRouter router;
 
@@ -76,7 +82,12 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     if (reply instanceof Reply.Json json) {
       writeJson(ctx, json, id, request.protocolVersion(), keepAlive);
     } else if (reply instanceof Reply.EventStream stream) {
-      writeEventStream(ctx, stream, id, request.protocolVersion(), keepAlive);
+      String cutAfter = request.headers().get(CUT_AFTER_HEADER);
+      if (cutAfter != null) {
+        writeCutEventStream(ctx, stream, id, Integer.parseInt(cutAfter.strip()));
+      } else {
+        writeEventStream(ctx, stream, id, request.protocolVersion(), keepAlive);
+      }
     }
   }
 
@@ -130,6 +141,22 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
       ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(frame, UTF_8)));
     }
     closeUnlessKeptAlive(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), reuse);
+  }
+
+  /** The head and the first {@code frames} frames of a stream, then the connection drops. */
+  private static void writeCutEventStream(
+      ChannelHandlerContext ctx, Reply.EventStream stream, long id, int frames) {
+    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    head.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
+        .set(REQUEST_ID_HEADER, id);
+    HttpUtil.setTransferEncodingChunked(head, true);
+    ctx.writeAndFlush(head);
+    List<String> all = stream.frames();
+    for (int i = 0; i < Math.min(frames, all.size()); i++) {
+      ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(all.get(i), UTF_8)));
+    }
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
   }
 
   private static void setConnection(

@@ -17,6 +17,7 @@ import io.perishable.cli.stack.LoopbackPorts;
 import io.perishable.controlplane.ControlPlaneServer;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
 import io.perishable.fakellm.FakeLlmUpstream;
+import io.perishable.proto.v1.BudgetServiceGrpc;
 import io.perishable.proto.v1.TokenServiceGrpc;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -212,6 +213,16 @@ final class ReplicatedStack implements AutoCloseable {
 
   TokenServiceGrpc.TokenServiceBlockingStub operator() {
     return tokens(ISSUER_SECRET);
+  }
+
+  /** BudgetService with the operator's issuer secret (GetUsage needs one). */
+  BudgetServiceGrpc.BudgetServiceBlockingStub budgets() {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + ISSUER_SECRET);
+    return BudgetServiceGrpc.newBlockingStub(controlPlaneChannel)
+        .withDeadlineAfter(20, TimeUnit.SECONDS)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 
   /** A chat completion through pair {@code i}'s Envoy. */

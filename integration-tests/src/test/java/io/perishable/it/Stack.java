@@ -13,6 +13,7 @@ import io.perishable.authz.decision.DecisionLog;
 import io.perishable.authz.testing.OffsetClock;
 import io.perishable.cli.stack.EnvoyBinary;
 import io.perishable.cli.stack.LocalStack;
+import io.perishable.proto.v1.BudgetServiceGrpc;
 import io.perishable.proto.v1.IssueRequest;
 import io.perishable.proto.v1.IssueResponse;
 import io.perishable.proto.v1.TokenServiceGrpc;
@@ -90,6 +91,15 @@ final class Stack implements AutoCloseable {
     headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
         "Bearer " + issuerSecret);
     return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  /** BudgetService with the stack's issuer secret (GetUsage needs one). */
+  BudgetServiceGrpc.BudgetServiceBlockingStub budgets() {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + stack.issuerSecret());
+    return BudgetServiceGrpc.newBlockingStub(controlPlane).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 
   /** A token for agent-it: llm:complete + llm:embed, gpt-4o-mini, 256 tokens, 10 minutes. */

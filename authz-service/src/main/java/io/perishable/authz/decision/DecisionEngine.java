@@ -49,7 +49,7 @@ public final class DecisionEngine {
    * max_completion_tokens) on these: otherwise the provider's default, often the model's
    * maximum, would apply and the ceiling would mean nothing.
    */
-  static final Set<String> GENERATIVE_PATHS =
+  public static final Set<String> GENERATIVE_PATHS =
       Set.of("/v1/chat/completions", "/v1/completions", "/v1/messages");
 
   private static final String BEARER = "bearer ";

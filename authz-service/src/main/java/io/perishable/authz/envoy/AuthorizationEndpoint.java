@@ -5,6 +5,7 @@ import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.grpc.stub.StreamObserver;
 import io.perishable.authz.DenialReason;
+import io.perishable.authz.budget.BudgetGate;
 import io.perishable.authz.decision.AuthzRequest;
 import io.perishable.authz.decision.Decision;
 import io.perishable.authz.decision.DecisionEngine;
@@ -22,28 +23,65 @@ public final class AuthorizationEndpoint extends AuthorizationGrpc.Authorization
 
   private final DecisionEngine engine;
   private final DecisionListener listener;
+  private final BudgetGate budgets;
 
   public AuthorizationEndpoint(DecisionEngine engine, DecisionListener listener) {
+    this(engine, listener, null);
+  }
+
+  /**
+   * @param budgets reserves the worst case of allowed requests of tokens with a budget; null
+   *     enforces no budgets
+   */
+  public AuthorizationEndpoint(DecisionEngine engine, DecisionListener listener,
+      BudgetGate budgets) {
     this.engine = engine;
     this.listener = listener;
+    this.budgets = budgets;
   }
 
   @Override
   public void check(CheckRequest request, StreamObserver<CheckResponse> responses) {
     long started = System.nanoTime();
-    CheckResponse response;
     AuthzRequest domain = null;
     Decision decision;
     try {
       domain = CheckRequests.toDomain(request);
       decision = engine.decide(domain);
     } catch (RuntimeException e) {
-      LOG.log(Level.SEVERE, "check failed; denying", e);
-      decision = new Decision.Deny(DenialReason.INTERNAL_ERROR,
-          "the authorization service failed to decide; the request was not forwarded", null,
-          false);
+      answer(domain, failed(e), started, responses);
+      return;
     }
-    response = CheckResponses.toEnvoy(decision);
+    if (budgets == null) {
+      answer(domain, decision, started, responses);
+      return;
+    }
+    AuthzRequest decided = domain;
+    try {
+      // Usually completes at once; waits only while a budget lease is being fetched.
+      budgets.admit(domain, decision).whenComplete((admitted, failure) -> answer(decided,
+          failure == null ? admitted : failed(failure), started, responses));
+    } catch (RuntimeException e) {
+      answer(domain, failed(e), started, responses);
+    }
+  }
+
+  private static Decision failed(Throwable e) {
+    LOG.log(Level.SEVERE, "check failed; denying", e);
+    return new Decision.Deny(DenialReason.INTERNAL_ERROR,
+        "the authorization service failed to decide; the request was not forwarded", null,
+        false);
+  }
+
+  private void answer(AuthzRequest domain, Decision decision, long started,
+      StreamObserver<CheckResponse> responses) {
+    CheckResponse response;
+    try {
+      response = CheckResponses.toEnvoy(decision);
+    } catch (RuntimeException e) {
+      decision = failed(e);
+      response = CheckResponses.toEnvoy(decision);
+    }
     responses.onNext(response);
     responses.onCompleted();
     try {

@@ -1,6 +1,8 @@
 package io.perishable.controlplane.issue;
 
 import com.google.protobuf.Timestamp;
+import io.perishable.controlplane.budget.BudgetLedger;
+import io.perishable.controlplane.budget.BudgetRejectedException;
 import io.perishable.controlplane.issuer.IssuerGrants;
 import io.perishable.controlplane.keys.SigningKeyStore;
 import io.perishable.controlplane.revocation.RevocationRules;
@@ -39,15 +41,30 @@ public final class TokenIssuer {
   private final TokenIndex index;
   private final ParentTokenVerifier parents;
   private final List<IssuerGrants> grants;
+  private final BudgetLedger budgets;
 
   public TokenIssuer(IssuancePolicy policy, SigningKeyStore keys, Clock clock, TokenIndex index,
       RevocationRules rules) {
-    this(policy, keys, clock, index, rules, List.of());
+    this(policy, keys, clock, index, rules, List.of(), null);
   }
 
-  /** @param grants per-principal ceilings, first match wins */
   public TokenIssuer(IssuancePolicy policy, SigningKeyStore keys, Clock clock, TokenIndex index,
       RevocationRules rules, List<IssuerGrants> grants) {
+    this(policy, keys, clock, index, rules, grants, null);
+  }
+
+  public TokenIssuer(IssuancePolicy policy, SigningKeyStore keys, Clock clock, TokenIndex index,
+      RevocationRules rules, BudgetLedger budgets) {
+    this(policy, keys, clock, index, rules, List.of(), budgets);
+  }
+
+  /**
+   * @param grants per-principal ceilings, first match wins
+   * @param budgets opens each budgeted token's account; null refuses budgets
+   */
+  public TokenIssuer(IssuancePolicy policy, SigningKeyStore keys, Clock clock, TokenIndex index,
+      RevocationRules rules, List<IssuerGrants> grants, BudgetLedger budgets) {
+    this.budgets = budgets;
     this.policy = policy;
     this.keys = keys;
     this.clock = clock;
@@ -99,8 +116,9 @@ public final class TokenIssuer {
     long now = clock.millis();
     IssuancePolicy.Decision decision;
     String mintedBy;
+    TokenClaims parent = null;
     if (!request.getParentToken().isEmpty()) {
-      TokenClaims parent = parents.verify(request.getParentToken(), now);
+      parent = parents.verify(request.getParentToken(), now);
       decision = policy.decideChild(request, parent, now);
       mintedBy = issuerId != null ? issuerId : "token:" + parent.getTokenId();
       enforceRootDepth(parent, decision);
@@ -116,8 +134,10 @@ public final class TokenIssuer {
     }
     SigningKey key = keys.current();
     long expires = now + decision.ttl().toMillis();
+    String tokenId = TokenIds.random();
+    long budget = budget(tokenId, request, parent);
     TokenClaims claims = TokenClaims.newBuilder()
-        .setTokenId(TokenIds.random())
+        .setTokenId(tokenId)
         .setKeyId(key.keyId())
         .setIssuedAtMs(now)
         .setExpiresAtMs(expires)
@@ -128,6 +148,7 @@ public final class TokenIssuer {
         .setMaxTokensPerRequest(decision.grant().getMaxTokensPerRequest())
         .setUpstream(decision.grant().getUpstream())
         .putAllLabels(decision.grant().getLabelsMap())
+        .setBudgetTokens(budget)
         .build();
     String token = TokenCodec.encode(claims, key);
     LOG.fine(() -> "minted token_id=" + claims.getTokenId() + " agent=" + claims.getAgentId()
@@ -139,7 +160,7 @@ public final class TokenIssuer {
         .setTokenId(claims.getTokenId())
         .setIssuedAt(timestamp(now))
         .setExpiresAt(timestamp(expires))
-        .setGrant(decision.grant())
+        .setGrant(decision.grant().toBuilder().setBudgetTokens(budget))
         .setKeyId(key.keyId())
         .setAgentId(claims.getAgentId())
         .addAllAncestorIds(claims.getAncestorIdsList())
@@ -190,6 +211,30 @@ public final class TokenIssuer {
           "issuer_grant_exceeded", "delegation depth " + depth + " exceeds max_delegation_depth "
               + limit.get() + " of principal " + root.get()
               + ", which minted the root token " + rootId);
+    }
+  }
+
+  /** Opens the new token's budget account; the budget to sign into its claims (0 = none). */
+  private long budget(String tokenId, IssueRequest request, TokenClaims parent) {
+    boolean parentBudgeted = parent != null && parent.getBudgetTokens() != 0;
+    if (request.getBudgetTokens() == 0 && !parentBudgeted) {
+      return 0;
+    }
+    if (budgets == null) {
+      throw IssueRejectedException.invalid("budgets are not enabled on this control plane");
+    }
+    try {
+      return budgets.openIssued(tokenId, parentBudgeted ? parent.getTokenId() : null,
+          request.getBudgetTokens(), request.getNarrowToParent());
+    } catch (BudgetRejectedException e) {
+      throw switch (e.code()) {
+        case EXCEEDS_PARENT -> IssueRejectedException.denied("budget_tokens "
+            + Long.toUnsignedString(request.getBudgetTokens()) + ": " + e.getMessage());
+        case UNKNOWN_TOKEN -> IssueRejectedException.denied("the parent token's budget is not "
+            + "known to this control plane (it restarted since the parent was issued); "
+            + "issue a new root token");
+        default -> IssueRejectedException.invalid("budget_tokens: " + e.getMessage());
+      };
     }
   }
 

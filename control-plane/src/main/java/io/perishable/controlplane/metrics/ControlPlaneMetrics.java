@@ -1,6 +1,7 @@
 package io.perishable.controlplane.metrics;
 
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -83,6 +84,22 @@ public final class ControlPlaneMetrics {
         .name("perishable_sync_replicas")
         .help("authz-service replicas connected on the Sync stream")
         .callback(cb -> cb.call(connectedReplicas.getAsLong()))
+        .register(registry);
+    return this;
+  }
+
+  /** Budgets, all tokens together (no per-token label), read at scrape time. */
+  public ControlPlaneMetrics budgets(LongSupplier leasedTokens, LongSupplier chargedTokens) {
+    GaugeWithCallback.builder()
+        .name("perishable_budget_leased_tokens")
+        .help("LLM tokens of budgets held by authz replicas in outstanding leases")
+        .callback(cb -> cb.call(leasedTokens.getAsLong()))
+        .register(registry);
+    CounterWithCallback.builder()
+        .name("perishable_budget_charged_tokens_total")
+        .help("LLM tokens charged to budgets: usage replicas settled, and what expired leases "
+            + "had reported")
+        .callback(cb -> cb.call(chargedTokens.getAsLong()))
         .register(registry);
     return this;
   }

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 class ControlPlaneMetricsTest {
   @Test
   void counters_andGauges_scrapedAsPrometheusText() throws Exception {
-    ControlPlaneMetrics metrics = new ControlPlaneMetrics().gauges(() -> 7, () -> 3);
+    ControlPlaneMetrics metrics = new ControlPlaneMetrics().gauges(() -> 7, () -> 3)
+        .budgets(() -> 8192, () -> 1234);
     metrics.issued(List.of("llm:complete", "llm:embed"));
     metrics.issued(List.of("llm:complete"));
     metrics.issueRejected("INVALID_ARGUMENT");
@@ -38,6 +39,8 @@ class ControlPlaneMetricsTest {
     assertTrue(text.contains("perishable_revocations_total{selector=\"agent_id\"} 1.0"));
     assertTrue(text.contains("perishable_revocation_propagation_seconds_count 1"));
     assertTrue(text.contains("perishable_audit_fsync_duration_seconds_count 1"));
+    assertTrue(text.contains("perishable_budget_leased_tokens 8192.0"), text);
+    assertTrue(text.contains("perishable_budget_charged_tokens_total 1234.0"), text);
     assertTrue(text.contains("perishable_live_tokens 7.0"));
     assertTrue(text.contains("perishable_sync_replicas 3.0"));
     assertTrue(text.contains("jvm_threads_current"), "JVM metrics too");

@@ -1,0 +1,102 @@
+package io.perishable.authz.budget;
+
+import io.grpc.Channel;
+import io.grpc.stub.StreamObserver;
+import io.perishable.proto.v1.BudgetServiceGrpc;
+import io.perishable.proto.v1.LeaseRequest;
+import io.perishable.proto.v1.LeaseResponse;
+import io.perishable.proto.v1.RenewRequest;
+import io.perishable.proto.v1.RenewResponse;
+import io.perishable.proto.v1.ReturnRequest;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The {@link LeaseSource} of a replica: the control plane's {@code BudgetService} over gRPC,
+ * one unary call per chunk, each with its own deadline. The only class of this package that
+ * speaks gRPC.
+ */
+public final class BudgetLeaseClient implements LeaseSource {
+  private final BudgetServiceGrpc.BudgetServiceStub stub;
+  private final String replicaId;
+  private final Duration deadline;
+
+  /**
+   * @param replicaId this replica's name, as on its Sync stream
+   * @param deadline how long one call may take before the waiting requests are refused (503)
+   */
+  public BudgetLeaseClient(Channel channel, String replicaId, Duration deadline) {
+    this.stub = BudgetServiceGrpc.newStub(channel);
+    this.replicaId = replicaId;
+    this.deadline = deadline;
+  }
+
+  @Override
+  public CompletionStage<Optional<Grant>> acquire(String tokenId, long amount) {
+    LeaseRequest request = LeaseRequest.newBuilder()
+        .setReplicaId(replicaId).setTokenId(tokenId).setAmount(amount).build();
+    Answer<LeaseResponse> answer = new Answer<>();
+    timed().lease(request, answer);
+    return answer.result.thenApply(response -> {
+      if (response.getExhausted() || !response.hasLease()) {
+        return Optional.empty();
+      }
+      var lease = response.getLease();
+      Duration ttl = Duration.ofSeconds(lease.getTtl().getSeconds(), lease.getTtl().getNanos());
+      return Optional.of(new Grant(lease.getLeaseId(), lease.getAmount(), ttl));
+    });
+  }
+
+  /**
+   * Renews a lease with this replica's report on it (see {@link ReservationBook#leaseReports}).
+   *
+   * @return the lease's new ttl
+   */
+  public CompletionStage<Duration> renew(ReservationBook.LeaseReport report) {
+    Answer<RenewResponse> answer = new Answer<>();
+    timed().renew(RenewRequest.newBuilder().setLeaseId(report.leaseId()).setUsed(report.used())
+        .setInFlight(report.inFlight()).build(), answer);
+    return answer.result.thenApply(r -> Duration.ofSeconds(r.getLease().getTtl().getSeconds(),
+        r.getLease().getTtl().getNanos()));
+  }
+
+  /** Returns a lease with everything used from it. */
+  public CompletionStage<Void> giveBack(String leaseId, long used) {
+    Answer<Object> answer = new Answer<>();
+    timed().return_(ReturnRequest.newBuilder().setLeaseId(leaseId).setUsed(used).build(),
+        answer.any());
+    return answer.result.thenApply(r -> null);
+  }
+
+  private BudgetServiceGrpc.BudgetServiceStub timed() {
+    return stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** A unary call's answer as a future. */
+  private static final class Answer<T> implements StreamObserver<T> {
+    final CompletableFuture<T> result = new CompletableFuture<>();
+
+    @Override
+    public void onNext(T value) {
+      result.complete(value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      result.completeExceptionally(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      result.complete(null);
+    }
+
+    @SuppressWarnings("unchecked")
+    <R> StreamObserver<R> any() {
+      return (StreamObserver<R>) this;
+    }
+  }
+}
