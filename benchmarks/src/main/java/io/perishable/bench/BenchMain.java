@@ -189,7 +189,6 @@ public final class BenchMain {
     table.add(Row.pending("4", "Revoke -> enforced at all replicas: p50/p99",
         "needs issue 3 (revocation)", "p99 <= 10 ms"));
     heapRows(heap, table);
-    table.add(Row.pending("5", "heap per revocation", "needs issue 3 (revocation)", "-"));
 
     System.out.println();
     System.out.print(table.render());
@@ -389,7 +388,8 @@ public final class BenchMain {
         out.resolve("heap.out"));
     String[] fields = output.strip().lines().reduce((a, b) -> b).orElse("").split(" ");
     HeapPerToken.Result result = new HeapPerToken.Result(Integer.parseInt(fields[0]),
-        Long.parseLong(fields[1]), Double.parseDouble(fields[2]), Integer.parseInt(fields[3]));
+        Long.parseLong(fields[1]), Double.parseDouble(fields[2]), Integer.parseInt(fields[3]),
+        Double.parseDouble(fields[4]), Double.parseDouble(fields[5]));
     if (result.rejected() > 0 || result.cached() != result.tokens()) {
       errors.add("heap: " + result.rejected() + " tokens rejected, " + result.cached() + " of "
           + result.tokens() + " cached");
@@ -401,6 +401,12 @@ public final class BenchMain {
     table.addJudged("5", "heap per cached live token (" + heap.cached()
             + " tokens, full cache)", "-", ResultTable.format(heap.bytesPerToken(), "B"), "",
         "<= 300 B", heap.bytesPerToken(), 300, false, "B");
+    table.add(new Row("5", "  same, every token with an agent of its own", "-",
+        ResultTable.format(heap.bytesPerTokenOwnAgent(), "B"), "", "", ResultTable.Verdict.INFO,
+        "nothing shared"));
+    table.add(new Row("5", "heap per revocation (" + heap.tokens() + " token-id rules)", "-",
+        ResultTable.format(heap.bytesPerRevocation(), "B"), "", "-", ResultTable.Verdict.INFO,
+        ""));
   }
 
   private List<JmhRun.Score> runJmh() throws Exception {
