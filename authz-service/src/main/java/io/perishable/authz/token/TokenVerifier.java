@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.LongAdder;
  * cache saves work, it never extends trust.
  *
  * <p>The cache holds, per token, its SHA-256 ({@link TokenDigest}, not the string) and its
- * compact {@link VerifiedToken} (not the protobuf): about 250 bytes of heap per live token
+ * compact {@link VerifiedToken} (not the protobuf): under 300 bytes of heap per live token
  * ({@code bench/run} measures it).
  */
 public final class TokenVerifier {
