@@ -47,7 +47,9 @@ import java.util.concurrent.locks.LockSupport;
  *       and a third Envoy from the same file whose ext_authz calls it: what ext_authz costs
  *       before perishable does anything;
  *   <li>{@value #EXTRA_REPLICAS} more authz-service replicas on the same control plane (no
- *       Envoy in front), so a revocation has {@value #EXTRA_REPLICAS} + 1 replicas to reach.
+ *       Envoy in front, and no decision reports to the audit trail), so a revocation has
+ *       {@value #EXTRA_REPLICAS} + 1 replicas to reach, and the Check can be measured without
+ *       the audit trail's share.
  * </ul>
  *
  * <p>It issues one token through the control plane, like an agent would. The fake upstream
@@ -112,7 +114,7 @@ public final class BenchStack implements AutoCloseable {
       });
       started.add(cleaner::shutdownNow);
       cleaner.scheduleAtFixedRate(stack.fakeLlm()::clear, 1, 1, TimeUnit.SECONDS);
-      List<AuthzServer> replicas = startReplicas(stack, started);
+      List<AuthzServer> replicas = startReplicas(stack, started, decisions);
       ManagedChannel controlPlane =
           NettyChannelBuilder.forTarget(stack.controlPlaneTarget()).usePlaintext().build();
       started.add(controlPlane::shutdownNow);
@@ -171,13 +173,13 @@ public final class BenchStack implements AutoCloseable {
   }
 
   /** The stack's authz configuration on an ephemeral port, as replica {@code bench-replica-i}. */
-  private static List<AuthzServer> startReplicas(LocalStack stack, List<AutoCloseable> started) {
+  private static List<AuthzServer> startReplicas(LocalStack stack, List<AutoCloseable> started,
+      DecisionCounter decisions) {
     AuthzConfig base = ConfigFile.load(stack.configFile()).authz();
     List<AuthzServer> replicas = new ArrayList<>();
     for (int i = 1; i <= EXTRA_REPLICAS; i++) {
       AuthzServer replica = AuthzServer.start(base.withPort(0).withMetricsPort(-1)
-          .withReplicaId("bench-replica-" + i), Clock.systemUTC(), name -> null,
-          (request, decision, nanos) -> { });
+          .withReplicaId("bench-replica-" + i), Clock.systemUTC(), name -> null, decisions);
       started.add(replica);
       replicas.add(replica);
     }
@@ -235,6 +237,14 @@ public final class BenchStack implements AutoCloseable {
   /** The issuer secret of this throwaway stack (secret: for ghz's metadata file only). */
   String issuerSecret() {
     return stack.issuerSecret();
+  }
+
+  /**
+   * An extra replica's Check: authz-service as configured for the benchmark, but without
+   * decision reports (nothing spooled, sent or recorded per decision).
+   */
+  public String replicaWithoutReportsTarget() {
+    return "127.0.0.1:" + extraReplicas.get(0).port();
   }
 
   /** Check targets of every authz-service replica: the stack's first, then the extra ones. */

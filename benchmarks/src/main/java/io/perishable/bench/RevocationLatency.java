@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * revocation at a time, is the time from the operator's call to enforcement everywhere. Each
  * revocation names a token issued for it beforehand. Afterwards the last revoked token is
  * presented to every replica's Check, which must refuse it as {@code token_revoked}: the
- * benchmark checks that "acked" meant "enforced".
+ * benchmark checks that "acked" meant "enforced" (one refusal per replica).
  */
 final class RevocationLatency {
   private RevocationLatency() {}
