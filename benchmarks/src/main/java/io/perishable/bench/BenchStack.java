@@ -7,6 +7,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
+import io.perishable.authz.AuthzServer;
+import io.perishable.authz.config.AuthzConfig;
+import io.perishable.cli.config.ConfigFile;
 import io.perishable.cli.stack.EnvoyBinary;
 import io.perishable.cli.stack.EnvoyConfig;
 import io.perishable.cli.stack.EnvoyProcess;
@@ -22,6 +25,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +33,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Everything the load generators talk to, on loopback:
@@ -40,7 +45,11 @@ import java.util.concurrent.TimeUnit;
  *       to the same fake upstream;
  *   <li>an {@link EmptyAuthorizationServer} beside authz-service, the Check RPC's physical limit,
  *       and a third Envoy from the same file whose ext_authz calls it: what ext_authz costs
- *       before perishable does anything.
+ *       before perishable does anything;
+ *   <li>{@value #EXTRA_REPLICAS} more authz-service replicas on the same control plane (no
+ *       Envoy in front, and no decision reports to the audit trail), so a revocation has
+ *       {@value #EXTRA_REPLICAS} + 1 replicas to reach, and the Check can be measured without
+ *       the audit trail's share.
  * </ul>
  *
  * <p>It issues one token through the control plane, like an agent would. The fake upstream
@@ -53,6 +62,9 @@ public final class BenchStack implements AutoCloseable {
   /** Usage metering: served by authz-service only, so off wherever authz-service is not. */
   static final String EXT_PROC_FILTER = "envoy.filters.http.ext_proc";
 
+  /** authz-service replicas besides the stack's own. */
+  static final int EXTRA_REPLICAS = 3;
+
   private final List<AutoCloseable> started;
   private final LocalStack stack;
   private final Envoy envoyAlone;
@@ -60,13 +72,15 @@ public final class BenchStack implements AutoCloseable {
   private final EmptyAuthorizationServer empty;
   private final DecisionCounter decisions;
   private final BenchRequest request;
+  private final List<AuthzServer> extraReplicas;
+  private final ManagedChannel controlPlane;
 
   /** An Envoy process and the listener port it serves on. */
   private record Envoy(EnvoyProcess process, int port) {}
 
   private BenchStack(List<AutoCloseable> started, LocalStack stack, Envoy envoyAlone,
       Envoy envoyEmptyAuthz, EmptyAuthorizationServer empty, DecisionCounter decisions,
-      BenchRequest request) {
+      BenchRequest request, List<AuthzServer> extraReplicas, ManagedChannel controlPlane) {
     this.started = started;
     this.stack = stack;
     this.envoyAlone = envoyAlone;
@@ -74,6 +88,8 @@ public final class BenchStack implements AutoCloseable {
     this.empty = empty;
     this.decisions = decisions;
     this.request = request;
+    this.extraReplicas = extraReplicas;
+    this.controlPlane = controlPlane;
   }
 
   /** Starts everything (or nothing: what started is stopped again on failure). */
@@ -101,8 +117,13 @@ public final class BenchStack implements AutoCloseable {
       });
       started.add(cleaner::shutdownNow);
       cleaner.scheduleAtFixedRate(stack.fakeLlm()::clear, 1, 1, TimeUnit.SECONDS);
-      BenchRequest request = new BenchRequest(issueToken(stack));
-      return new BenchStack(started, stack, alone, emptyAuthz, empty, decisions, request);
+      List<AuthzServer> replicas = startReplicas(stack, started, decisions);
+      ManagedChannel controlPlane =
+          NettyChannelBuilder.forTarget(stack.controlPlaneTarget()).usePlaintext().build();
+      started.add(controlPlane::shutdownNow);
+      BenchRequest request = new BenchRequest(issueToken(operator(controlPlane, stack)));
+      return new BenchStack(started, stack, alone, emptyAuthz, empty, decisions, request,
+          replicas, controlPlane);
     } catch (IOException e) {
       closeAll(started);
       throw new UncheckedIOException(e);
@@ -155,28 +176,86 @@ public final class BenchStack implements AutoCloseable {
         .withoutHttpFilter(EXT_PROC_FILTER);
   }
 
-  private static String issueToken(LocalStack stack) {
-    ManagedChannel channel =
-        NettyChannelBuilder.forTarget(stack.controlPlaneTarget()).usePlaintext().build();
-    try {
-      Metadata headers = new Metadata();
-      headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
-          "Bearer " + stack.issuerSecret());
-      return TokenServiceGrpc.newBlockingStub(channel)
-          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-          .withDeadlineAfter(10, TimeUnit.SECONDS)
-          .issue(IssueRequest.newBuilder()
-              .setAgentId("bench")
-              .addScopes("llm:complete")
-              .addModels(ChatBodies.MODEL)
-              .setMaxTokensPerRequest(256)
-              // Longer than any run: the token stays valid and cached throughout.
-              .setTtl(Duration.newBuilder().setSeconds(3600))
-              .build())
-          .getToken();
-    } finally {
-      channel.shutdownNow();
+  /** The stack's authz configuration on an ephemeral port, as replica {@code bench-replica-i}. */
+  private static List<AuthzServer> startReplicas(LocalStack stack, List<AutoCloseable> started,
+      DecisionCounter decisions) {
+    AuthzConfig base = ConfigFile.load(stack.configFile()).authz();
+    List<AuthzServer> replicas = new ArrayList<>();
+    for (int i = 1; i <= EXTRA_REPLICAS; i++) {
+      AuthzServer replica = AuthzServer.start(base.withPort(0).withMetricsPort(-1)
+          .withReplicaId("bench-replica-" + i), Clock.systemUTC(), name -> null, decisions);
+      started.add(replica);
+      replicas.add(replica);
     }
+    Instant deadline = Instant.now().plusSeconds(20);
+    while (!replicas.stream().allMatch(AuthzServer::ready)) {
+      if (Instant.now().isAfter(deadline)) {
+        throw new IllegalStateException("extra authz-service replicas did not sync in 20 s");
+      }
+      // A short pause between polls; the condition decides when to go on.
+      LockSupport.parkNanos(5_000_000);
+    }
+    return replicas;
+  }
+
+  /** TokenService with the issuer secret, as an operator or agent platform calls it. */
+  private static TokenServiceGrpc.TokenServiceBlockingStub operator(ManagedChannel channel,
+      LocalStack stack) {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+        "Bearer " + stack.issuerSecret());
+    return TokenServiceGrpc.newBlockingStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  private static String issueToken(TokenServiceGrpc.TokenServiceBlockingStub operator) {
+    return operator.withDeadlineAfter(10, TimeUnit.SECONDS)
+        .issue(issueRequest(3600))
+        .getToken();
+  }
+
+  /**
+   * What the benchmark issues: the grant its request needs, for {@code ttlSeconds} (for the
+   * benchmark's own token, longer than any run, so it stays valid and cached throughout).
+   */
+  static IssueRequest issueRequest(long ttlSeconds) {
+    return IssueRequest.newBuilder()
+        .setAgentId("bench")
+        .addScopes("llm:complete")
+        .addModels(ChatBodies.MODEL)
+        .setMaxTokensPerRequest(256)
+        .setTtl(Duration.newBuilder().setSeconds(ttlSeconds))
+        .build();
+  }
+
+  /** TokenService on the stack's control plane, with the issuer secret. */
+  public TokenServiceGrpc.TokenServiceBlockingStub operator() {
+    return operator(controlPlane, stack);
+  }
+
+  /** The control plane's gRPC target. */
+  public String controlPlaneTarget() {
+    return stack.controlPlaneTarget();
+  }
+
+  /** The issuer secret of this throwaway stack (secret: for ghz's metadata file only). */
+  String issuerSecret() {
+    return stack.issuerSecret();
+  }
+
+  /**
+   * An extra replica's Check: authz-service as configured for the benchmark, but without
+   * decision reports (nothing spooled, sent or recorded per decision).
+   */
+  public String replicaWithoutReportsTarget() {
+    return "127.0.0.1:" + extraReplicas.get(0).port();
+  }
+
+  /** Check targets of every authz-service replica: the stack's first, then the extra ones. */
+  public List<String> replicaTargets() {
+    List<String> targets = new ArrayList<>(List.of(authzTarget()));
+    extraReplicas.forEach(r -> targets.add("127.0.0.1:" + r.port()));
+    return targets;
   }
 
   /**

@@ -11,6 +11,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -100,8 +101,14 @@ public final class Ghz {
         "--output", report.toString()));
     command.addAll(howLong);
     if (!call.metadata().isEmpty()) {
-      command.add("--metadata");
-      command.add(JSON.writeValueAsString(call.metadata()));
+      // A file, owner-only: metadata can be a secret, and a command line is not.
+      Path metadata = workDir.resolve(name + ".metadata.json");
+      Files.deleteIfExists(metadata);
+      Files.createFile(metadata, PosixFilePermissions.asFileAttribute(
+          PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(metadata, JSON.writeValueAsString(call.metadata()));
+      command.add("--metadata-file");
+      command.add(metadata.toString());
     }
     if (rps.isPresent()) {
       command.add("--rps");

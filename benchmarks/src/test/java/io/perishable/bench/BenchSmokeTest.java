@@ -1,6 +1,7 @@
 package io.perishable.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.perishable.bench.jmh.JmhRun;
@@ -16,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The Java side of {@code bench/run --smoke}, so {@code ./bin/test} keeps the harness from
  * rotting without needing wrk or ghz: the stack the load generators talk to (three Envoys, the
  * fake upstream, authz-service and the empty handler) serves the exact benchmark request, the
- * heap measurement caches every token, and every JMH benchmark runs with an allowed fixture.
+ * heap measurement caches every token, a revocation reaches every replica, and every JMH
+ * benchmark runs with an allowed fixture.
  * Nothing here is timed.
  */
 class BenchSmokeTest {
@@ -33,11 +35,26 @@ class BenchSmokeTest {
   }
 
   @Test
+  void revocation_everyReplicaAcksAndRefusesTheRevokedToken(@TempDir Path data) {
+    try (BenchStack stack = BenchStack.start(EnvoyBinary.repoRoot(), data)) {
+      LoadResult result = RevocationLatency.measure(stack.operator(), stack.replicaTargets(),
+          2, 5);
+
+      assertEquals(BenchStack.EXTRA_REPLICAS + 1, stack.replicaTargets().size());
+      assertTrue(result.clean(), result.problem());
+      assertEquals(5, result.requests());
+      // The enforcement check: every replica refused the last revoked token.
+      assertEquals(BenchStack.EXTRA_REPLICAS + 1, stack.denied(), stack.lastDenial());
+    }
+  }
+
+  @Test
   void heapPerToken_cachesEveryToken() {
     HeapPerToken.Result result = HeapPerToken.measure(500);
 
     assertEquals(0, result.rejected());
     assertEquals(500, result.cached());
+    assertFalse(Double.isNaN(result.bytesPerRevocation()));
   }
 
   @Test

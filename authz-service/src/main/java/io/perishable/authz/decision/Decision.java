@@ -3,7 +3,7 @@ package io.perishable.authz.decision;
 import io.perishable.authz.DenialReason;
 import io.perishable.authz.body.BodyFacts;
 import io.perishable.authz.upstream.UpstreamCredentials.Upstream;
-import io.perishable.proto.v1.TokenClaims;
+import io.perishable.authz.token.VerifiedToken;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -19,7 +19,7 @@ public sealed interface Decision {
    * @param removeHeaders headers to strip before forwarding
    */
   record Allow(
-      TokenClaims claims,
+      VerifiedToken claims,
       String scope,
       Upstream upstream,
       BodyFacts body,
@@ -30,7 +30,7 @@ public sealed interface Decision {
     @Override
     public String toString() {
       // setHeaders carries the provider key: never print it.
-      return "Allow[token_id=" + claims.getTokenId() + ", scope=" + scope + ", upstream="
+      return "Allow[token_id=" + claims.tokenId() + ", scope=" + scope + ", upstream="
           + upstream.name() + "]";
     }
   }
@@ -44,10 +44,10 @@ public sealed interface Decision {
    * @param anthropicStyle answer with Anthropic's error shape rather than OpenAI's
    * @param retryAfter for 429s: when a retry can succeed ({@code Retry-After})
    */
-  record Deny(DenialReason reason, String message, TokenClaims claims, boolean anthropicStyle,
+  record Deny(DenialReason reason, String message, VerifiedToken claims, boolean anthropicStyle,
       Optional<Duration> retryAfter) implements Decision {
 
-    public Deny(DenialReason reason, String message, TokenClaims claims,
+    public Deny(DenialReason reason, String message, VerifiedToken claims,
         boolean anthropicStyle) {
       this(reason, message, claims, anthropicStyle, Optional.empty());
     }

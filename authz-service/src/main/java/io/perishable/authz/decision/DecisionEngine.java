@@ -14,11 +14,11 @@ import io.perishable.authz.scope.ScopeDefinition;
 import io.perishable.authz.sync.SyncStatus;
 import io.perishable.authz.token.TokenCheck;
 import io.perishable.authz.token.TokenVerifier;
+import io.perishable.authz.token.VerifiedToken;
 import io.perishable.authz.upstream.Provider;
 import io.perishable.authz.upstream.UpstreamCredentials;
 import io.perishable.authz.upstream.UpstreamCredentials.Upstream;
 import io.perishable.proto.v1.RevocationRule;
-import io.perishable.proto.v1.TokenClaims;
 import io.perishable.token.TokenFormat;
 import java.time.Duration;
 import java.util.List;
@@ -163,7 +163,7 @@ public final class DecisionEngine {
     if (check instanceof TokenCheck.Invalid invalid) {
       return deny(invalid.reason(), invalid.detail(), invalid.claims(), anthropicStyle);
     }
-    TokenClaims claims = ((TokenCheck.Valid) check).claims();
+    VerifiedToken claims = ((TokenCheck.Valid) check).claims();
     Optional<RevocationRule> revoked = revocations.match(claims);
     if (revoked.isPresent()) {
       String reason = revoked.get().getReason();
@@ -179,16 +179,16 @@ public final class DecisionEngine {
     }
     String path = ((RequestPathResult.Ok) pathResult).path();
     Optional<ScopeDefinition> scope =
-        scopes.match(claims.getScopesList(), request.method(), path);
+        scopes.match(claims.scopes(), request.method(), path);
     if (scope.isEmpty()) {
-      boolean pathGranted = claims.getScopesList().stream()
+      boolean pathGranted = claims.scopes().stream()
           .map(scopes::get).flatMap(Optional::stream)
           .anyMatch(s -> s.paths().stream().anyMatch(p -> p.matches(path)));
       return pathGranted
           ? deny(DenialReason.METHOD_NOT_ALLOWED, "the token's scopes do not allow "
               + request.method() + " on this path", claims, anthropicStyle)
           : deny(DenialReason.PATH_NOT_ALLOWED, "the token's scopes "
-              + claims.getScopesList() + " do not allow this path", claims, anthropicStyle);
+              + claims.scopes() + " do not allow this path", claims, anthropicStyle);
     }
 
     // The body.
@@ -211,16 +211,16 @@ public final class DecisionEngine {
     }
 
     // Where it goes, with which key.
-    Optional<Upstream> upstream = upstreams.get(claims.getUpstream());
+    Optional<Upstream> upstream = upstreams.get(claims.upstream());
     if (upstream.isEmpty()) {
-      return deny(DenialReason.UPSTREAM_UNAVAILABLE, "upstream '" + claims.getUpstream()
+      return deny(DenialReason.UPSTREAM_UNAVAILABLE, "upstream '" + claims.upstream()
           + "' is not configured on this gateway", claims, anthropicStyle);
     }
     // Last, so a request refused for any other reason does not spend a permit.
     Optional<RateLimit> limit = scope.get().rateLimit();
     if (rateLimiter != null && limit.isPresent()) {
       Optional<Duration> wait =
-          rateLimiter.tryAcquire(claims.getTokenId(), scope.get().name(), limit.get());
+          rateLimiter.tryAcquire(claims.tokenId(), scope.get().name(), limit.get());
       if (wait.isPresent()) {
         return new Decision.Deny(DenialReason.RATE_LIMITED, "rate limit of "
             + limit.get().permits() + " requests per " + period(limit.get().per())
@@ -232,7 +232,7 @@ public final class DecisionEngine {
   }
 
   private Optional<Decision.Deny> checkEncoding(
-      AuthzRequest request, TokenClaims claims, boolean anthropicStyle) {
+      AuthzRequest request, VerifiedToken claims, boolean anthropicStyle) {
     Optional<String> encoding = request.header("content-encoding");
     if (encoding.isPresent() && !encoding.get().strip().equalsIgnoreCase("identity")) {
       return Optional.of(deny(DenialReason.BODY_ENCODED, "compressed request bodies are not "
@@ -276,22 +276,22 @@ public final class DecisionEngine {
   }
 
   private Optional<Decision.Deny> checkGrant(AuthzRequest request, String path, BodyFacts facts,
-      TokenClaims claims, boolean anthropicStyle) {
+      VerifiedToken claims, boolean anthropicStyle) {
     boolean sendsBody = !request.method().equals("GET") && !request.method().equals("HEAD");
-    if (!claims.getModelsList().isEmpty() && sendsBody) {
+    if (!claims.models().isEmpty() && sendsBody) {
       Optional<String> model = facts == null ? Optional.empty() : facts.model();
       if (model.isEmpty()) {
         return Optional.of(deny(DenialReason.MODEL_REQUIRED, "this token is limited to models "
-            + claims.getModelsList() + "; the request must name its model", claims,
+            + claims.models() + "; the request must name its model", claims,
             anthropicStyle));
       }
-      if (!claims.getModelsList().contains(model.get())) {
+      if (!claims.models().contains(model.get())) {
         return Optional.of(deny(DenialReason.MODEL_NOT_ALLOWED, "model '"
             + printable(model.get()) + "' is not allowed; this token may use "
-            + claims.getModelsList(), claims, anthropicStyle));
+            + claims.models(), claims, anthropicStyle));
       }
     }
-    long ceiling = Integer.toUnsignedLong(claims.getMaxTokensPerRequest());
+    long ceiling = Integer.toUnsignedLong(claims.maxTokensPerRequest());
     if (ceiling > 0 && sendsBody) {
       OptionalLong maxTokens = facts == null ? OptionalLong.empty() : largest(
           facts.maxTokens(), facts.maxCompletionTokens());
@@ -314,7 +314,7 @@ public final class DecisionEngine {
   }
 
   private static Decision allow(
-      TokenClaims claims, String scope, Upstream upstream, BodyFacts facts) {
+      VerifiedToken claims, String scope, Upstream upstream, BodyFacts facts) {
     Map<String, String> set;
     Map<String, String> ifAbsent;
     List<String> remove;
@@ -350,7 +350,7 @@ public final class DecisionEngine {
   }
 
   private static Decision.Deny deny(
-      DenialReason reason, String message, TokenClaims claims, boolean anthropicStyle) {
+      DenialReason reason, String message, VerifiedToken claims, boolean anthropicStyle) {
     return new Decision.Deny(reason, message, claims, anthropicStyle);
   }
 

@@ -21,13 +21,13 @@ public final class DecisionLog implements DecisionListener {
     String requestId = request == null ? "-" : request.requestId();
     String line;
     if (decision instanceof Decision.Allow a) {
-      line = "decision=allow token_id=" + a.claims().getTokenId() + " agent="
-          + a.claims().getAgentId() + " scope=" + a.scope() + " upstream=" + a.upstream().name();
+      line = "decision=allow token_id=" + a.claims().tokenId() + " agent="
+          + a.claims().agentId() + " scope=" + a.scope() + " upstream=" + a.upstream().name();
     } else {
       Decision.Deny d = (Decision.Deny) decision;
       line = "decision=deny reason=" + d.reason().code() + " status=" + d.reason().httpStatus()
-          + (d.claims() == null ? "" : " token_id=" + d.claims().getTokenId() + " agent="
-              + d.claims().getAgentId());
+          + (d.claims() == null ? "" : " token_id=" + d.claims().tokenId() + " agent="
+              + d.claims().agentId());
     }
     LOG.log(level, line + " method=" + method + " path=" + sanitize(path) + " request_id="
         + sanitize(requestId) + " micros=" + elapsedNanos / 1000);

@@ -16,7 +16,7 @@ import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.perishable.authz.DenialReason;
 import io.perishable.authz.decision.Decision;
 import io.perishable.authz.decision.DecisionEngine;
-import io.perishable.proto.v1.TokenClaims;
+import io.perishable.authz.token.VerifiedToken;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
@@ -120,13 +120,13 @@ public final class CheckResponses {
   }
 
   /** Dynamic metadata for Envoy's access log: ids only, never the token. */
-  private static Struct metadata(TokenClaims claims, String result, String detail) {
+  private static Struct metadata(VerifiedToken claims, String result, String detail) {
     Struct.Builder struct = Struct.newBuilder()
         .putFields("result", string(result))
         .putFields(result.equals("allow") ? "scope" : "reason", string(detail));
     if (claims != null) {
-      struct.putFields("token_id", string(claims.getTokenId()));
-      struct.putFields("agent_id", string(claims.getAgentId()));
+      struct.putFields("token_id", string(claims.tokenId()));
+      struct.putFields("agent_id", string(claims.agentId()));
     }
     return struct.build();
   }

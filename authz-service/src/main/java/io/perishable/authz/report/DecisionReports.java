@@ -2,8 +2,8 @@ package io.perishable.authz.report;
 
 import io.perishable.authz.decision.AuthzRequest;
 import io.perishable.authz.decision.Decision;
+import io.perishable.authz.token.VerifiedToken;
 import io.perishable.proto.v1.DecisionReport;
-import io.perishable.proto.v1.TokenClaims;
 
 /**
  * Turns a decision into the {@link DecisionReport} the control plane records (without its seq,
@@ -24,7 +24,7 @@ final class DecisionReports {
           .setRequestId(nullToEmpty(request.requestId()))
           .setPromptHash(PromptHash.of(request.body()));
     }
-    TokenClaims claims;
+    VerifiedToken claims;
     if (decision instanceof Decision.Allow allow) {
       claims = allow.claims();
       r.setAllowed(true).setScope(nullToEmpty(allow.scope()));
@@ -41,14 +41,13 @@ final class DecisionReports {
           .setReasonCode(deny.reason().code())
           .setHttpStatus(deny.reason().httpStatus());
       if (claims != null) {
-        r.setUpstream(claims.getUpstream());
+        r.setUpstream(claims.upstream());
       }
     }
     if (claims != null) {
-      r.setTokenId(claims.getTokenId()).setAgentId(claims.getAgentId());
-      int ancestors = claims.getAncestorIdsCount();
-      if (ancestors > 0) {
-        r.setParentTokenId(claims.getAncestorIds(ancestors - 1));
+      r.setTokenId(claims.tokenId()).setAgentId(claims.agentId());
+      if (claims.parentTokenId() != null) {
+        r.setParentTokenId(claims.parentTokenId());
       }
     }
     return r.build();

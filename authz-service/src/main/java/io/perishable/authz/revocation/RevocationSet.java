@@ -1,7 +1,7 @@
 package io.perishable.authz.revocation;
 
+import io.perishable.authz.token.VerifiedToken;
 import io.perishable.proto.v1.RevocationRule;
-import io.perishable.proto.v1.TokenClaims;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -62,21 +62,21 @@ public final class RevocationSet {
   }
 
   /** The rule that refuses this (signature-verified) token, if any. Lock-free. */
-  public Optional<RevocationRule> match(TokenClaims claims) {
+  public Optional<RevocationRule> match(VerifiedToken claims) {
     State s = state;
     if (s.byRuleId.isEmpty()) {
       return Optional.empty();
     }
-    long issuedAt = claims.getIssuedAtMs();
-    RevocationRule hit = first(s.byTokenId.get(claims.getTokenId()), issuedAt);
-    for (int i = 0; hit == null && i < claims.getAncestorIdsCount(); i++) {
-      hit = first(s.byTokenId.get(claims.getAncestorIds(i)), issuedAt);
+    long issuedAt = claims.issuedAtMs();
+    RevocationRule hit = first(s.byTokenId.get(claims.tokenId()), issuedAt);
+    for (int i = 0; hit == null && i < claims.ancestorIds().size(); i++) {
+      hit = first(s.byTokenId.get(claims.ancestorIds().get(i)), issuedAt);
     }
     if (hit == null) {
-      hit = first(s.byAgent.get(claims.getAgentId()), issuedAt);
+      hit = first(s.byAgent.get(claims.agentId()), issuedAt);
     }
-    for (int i = 0; hit == null && i < claims.getScopesCount(); i++) {
-      hit = first(s.byScope.get(claims.getScopes(i)), issuedAt);
+    for (int i = 0; hit == null && i < claims.scopes().size(); i++) {
+      hit = first(s.byScope.get(claims.scopes().get(i)), issuedAt);
     }
     for (int i = 0; hit == null && i < s.windows.size(); i++) {
       RevocationRule w = s.windows.get(i);

@@ -73,8 +73,8 @@ class AuthzMetricsTest {
 
   @Test
   void labels_neverCarryTokenOrAgentIds() throws Exception {
-    var claims = io.perishable.proto.v1.TokenClaims.newBuilder().setTokenId("tok-secretish")
-        .setAgentId("agent-42").build();
+    var claims = io.perishable.authz.token.VerifiedToken.of(io.perishable.proto.v1.TokenClaims
+        .newBuilder().setTokenId("tok-secretish").setAgentId("agent-42").build());
     metrics.decided(request("{}"),
         new Decision.Deny(DenialReason.MODEL_NOT_ALLOWED, "m", claims, false), 1);
     String text = scrape();

@@ -4,6 +4,7 @@ import io.perishable.authz.DenialReason;
 import io.perishable.authz.body.BodyFacts;
 import io.perishable.authz.decision.AuthzRequest;
 import io.perishable.authz.decision.Decision;
+import io.perishable.authz.token.VerifiedToken;
 import io.perishable.authz.upstream.Provider;
 import io.perishable.authz.upstream.UpstreamConfig;
 import io.perishable.authz.upstream.UpstreamCredentials;
@@ -40,11 +41,11 @@ final class ReportFixtures {
     return String.format("tok%019d", n);
   }
 
-  static TokenClaims claims(int n) {
-    return TokenClaims.newBuilder()
+  static VerifiedToken claims(int n) {
+    return VerifiedToken.of(TokenClaims.newBuilder()
         .setTokenId(tokenId(n)).setKeyId("k1").setAgentId("agent-" + (n % 3))
         .addAncestorIds(tokenId(1_000_000)).addAncestorIds(tokenId(2_000_000))
-        .addScopes("llm:complete").setUpstream("openai").build();
+        .addScopes("llm:complete").setUpstream("openai").build());
   }
 
   /** POST with a JSON body and a query string that must not be reported. */

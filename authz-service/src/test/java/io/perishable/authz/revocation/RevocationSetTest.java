@@ -3,6 +3,7 @@ package io.perishable.authz.revocation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.perishable.authz.token.VerifiedToken;
 import io.perishable.proto.v1.RevocationRule;
 import io.perishable.proto.v1.TimeWindow;
 import io.perishable.proto.v1.TokenClaims;
@@ -19,10 +20,10 @@ class RevocationSetTest {
   private static final long T = 1_800_000_000_000L;
 
   /** agent-1's token issued at T, child of root-id, scopes llm:complete and llm:embed. */
-  private static TokenClaims token() {
-    return TokenClaims.newBuilder().setTokenId("tok-id").setAgentId("agent-1")
+  private static VerifiedToken token() {
+    return VerifiedToken.of(TokenClaims.newBuilder().setTokenId("tok-id").setAgentId("agent-1")
         .setIssuedAtMs(T).setExpiresAtMs(T + 600_000).addAncestorIds("root-id")
-        .addAncestorIds("parent-id").addScopes("llm:complete").addScopes("llm:embed").build();
+        .addAncestorIds("parent-id").addScopes("llm:complete").addScopes("llm:embed").build());
   }
 
   private static RevocationRule.Builder rule() {

@@ -14,6 +14,7 @@ import io.perishable.authz.revocation.RevocationSet;
 import io.perishable.authz.testing.MutableClock;
 import io.perishable.authz.token.KeyRing;
 import io.perishable.authz.token.TokenVerifier;
+import io.perishable.authz.token.VerifiedToken;
 import io.perishable.proto.v1.Delta;
 import io.perishable.proto.v1.PublicKey;
 import io.perishable.proto.v1.RevocationRule;
@@ -111,8 +112,9 @@ class SyncClientTest {
         .setExpiresAtMs(Long.MAX_VALUE).setReason("test").build();
   }
 
-  private static TokenClaims agentToken(String agent) {
-    return TokenClaims.newBuilder().setTokenId("t-" + agent).setAgentId(agent).build();
+  private static VerifiedToken agentToken(String agent) {
+    return VerifiedToken.of(TokenClaims.newBuilder().setTokenId("t-" + agent).setAgentId(agent)
+        .build());
   }
 
   @Test
