@@ -4,7 +4,7 @@ import io.perishable.authz.DenialReason;
 import io.perishable.authz.decision.AuthzRequest;
 import io.perishable.authz.decision.Decision;
 import io.perishable.authz.decision.DecisionEngine;
-import io.perishable.proto.v1.TokenClaims;
+import io.perishable.authz.token.VerifiedToken;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -29,11 +29,11 @@ public final class BudgetGate {
   }
 
   public CompletionStage<Decision> admit(AuthzRequest request, Decision decision) {
-    if (!(decision instanceof Decision.Allow allow) || allow.claims().getBudgetTokens() == 0
+    if (!(decision instanceof Decision.Allow allow) || allow.claims().budgetTokens() == 0
         || allow.body() == null) {
       return CompletableFuture.completedFuture(decision);
     }
-    TokenClaims claims = allow.claims();
+    VerifiedToken claims = allow.claims();
     boolean anthropicStyle = request.headers().containsKey("x-api-key")
         || request.path().startsWith("/v1/messages");
     // Endpoints that generate nothing (embeddings) cost their input only.
@@ -51,7 +51,7 @@ public final class BudgetGate {
           anthropicStyle));
     }
     long worst = worstCase.getAsLong();
-    return book.reserve(claims.getTokenId(), request.requestId(), worst).thenApply(a -> {
+    return book.reserve(claims.tokenId(), request.requestId(), worst).thenApply(a -> {
       if (a instanceof Admission.Admitted) {
         return decision;
       }

@@ -16,6 +16,7 @@ import java.util.List;
  * @param scopes scope names from the operator's catalog
  * @param models models the request body may name; empty means any
  * @param maxTokensPerRequest ceiling on max_tokens × n, an unsigned 32-bit value; 0 = none
+ * @param budgetTokens LLM tokens the token may spend over its life; 0 = no budget
  */
 public record VerifiedToken(
     String tokenId,
@@ -27,7 +28,8 @@ public record VerifiedToken(
     List<String> scopes,
     List<String> models,
     int maxTokensPerRequest,
-    String upstream) {
+    String upstream,
+    long budgetTokens) {
 
   // Weak: a value no live token refers to any more is collected with its last token.
   private static final Interner<String> STRINGS = Interner.newWeakInterner();
@@ -46,7 +48,8 @@ public record VerifiedToken(
         claims.getAncestorIdsList().isEmpty() ? List.of()
             : List.copyOf(claims.getAncestorIdsList()),
         internList(claims.getScopesList()), internList(claims.getModelsList()),
-        claims.getMaxTokensPerRequest(), STRINGS.intern(claims.getUpstream()));
+        claims.getMaxTokensPerRequest(), STRINGS.intern(claims.getUpstream()),
+        claims.getBudgetTokens());
   }
 
   /** The parent's token id (the last ancestor), or null for a root token. */

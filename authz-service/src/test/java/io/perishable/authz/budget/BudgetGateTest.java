@@ -8,6 +8,7 @@ import io.perishable.authz.DenialReason;
 import io.perishable.authz.body.BodyFacts;
 import io.perishable.authz.decision.AuthzRequest;
 import io.perishable.authz.decision.Decision;
+import io.perishable.authz.token.VerifiedToken;
 import io.perishable.authz.upstream.UpstreamCredentials;
 import io.perishable.proto.v1.TokenClaims;
 import java.time.Duration;
@@ -55,8 +56,8 @@ class BudgetGateTest {
   }
 
   private static Decision.Allow allow(long budget, OptionalLong maxTokens, int bodyBytes) {
-    TokenClaims claims = TokenClaims.newBuilder().setTokenId("tok").setBudgetTokens(budget)
-        .build();
+    VerifiedToken claims = VerifiedToken.of(
+        TokenClaims.newBuilder().setTokenId("tok").setBudgetTokens(budget).build());
     BodyFacts body = new BodyFacts(Optional.of("gpt-4o-mini"), maxTokens, OptionalLong.empty(),
         OptionalLong.empty(), false, bodyBytes);
     return new Decision.Allow(claims, "llm:complete", (UpstreamCredentials.Upstream) null, body,
