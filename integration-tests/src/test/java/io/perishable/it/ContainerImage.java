@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -123,22 +122,22 @@ final class ContainerImage {
   }
 
   /** The content of a regular file at an absolute path, as the last layer holding it has it. */
-  String readText(String absolutePath) throws IOException {
-    String wanted = absolutePath.replaceFirst("^/+", "");
-    String text = null;
+  byte[] read(String absolutePath) throws IOException {
+    Entry entry = resolve(absolutePath);
+    if (entry == null || entry.type() != Entry.Type.FILE) {
+      throw new IOException(absolutePath + " is not a file in the image");
+    }
+    byte[] content = null;
     for (Path layer : layers) {
       try (TarArchiveInputStream tar = layerStream(Files.newInputStream(layer))) {
         for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
-          if (e.isFile() && e.getName().replaceFirst("^\\./", "").equals(wanted)) {
-            text = new String(tar.readAllBytes(), StandardCharsets.UTF_8);
+          if (e.isFile() && e.getName().replaceFirst("^\\./", "").equals(entry.path())) {
+            content = tar.readAllBytes();
           }
         }
       }
     }
-    if (text == null) {
-      throw new IOException(absolutePath + " is not a file in the image");
-    }
-    return text;
+    return content;
   }
 
   /** Writes the file system under {@code root}, owned by the current user, modes kept. */

@@ -12,6 +12,7 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import io.perishable.cli.stack.LoopbackPorts;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,8 +21,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.KeyStoreException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -29,6 +34,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -69,6 +76,19 @@ class ContainerImageIT {
   }
 
   private static final Map<Service, ContainerImage> OPENED = new EnumMap<>(Service.class);
+  /** Unpacked blobs and file systems: some hundred MB each, removed after the class. */
+  private static final List<Path> SCRATCH = new ArrayList<>();
+
+  @AfterAll
+  static void removeScratch() throws IOException {
+    for (Path dir : SCRATCH) {
+      try (Stream<Path> walk = Files.walk(dir)) {
+        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
+    }
+  }
 
   private static synchronized ContainerImage open(Service s) throws IOException {
     ContainerImage opened = OPENED.get(s);
@@ -80,6 +100,7 @@ class ContainerImageIT {
         + ": bin/test builds it (./mvnw package -Dperishable.base.image=$(images/base-image.sh))");
     Path work = Files.createTempDirectory(Files.createDirectories(
         Path.of("target", "image-work")), s.image + "-");
+    SCRATCH.add(work);
     opened = ContainerImage.open(tarball, work.toAbsolutePath());
     OPENED.put(s, opened);
     return opened;
@@ -113,7 +134,7 @@ class ContainerImageIT {
 
   @ParameterizedTest
   @EnumSource(Service.class)
-  void fileSystem_holdsWhatTheEntrypointRuns_ownedByRoot(Service s) throws IOException {
+  void fileSystem_holdsWhatTheEntrypointRuns_ownedByRoot(Service s) throws Exception {
     ContainerImage image = open(s);
     ContainerImage.Entry java = image.resolve("/usr/bin/java");
     assertNotNull(java, "/usr/bin/java does not resolve inside the image");
@@ -126,11 +147,20 @@ class ContainerImageIT {
       assertNotNull(image.resolve(lib), lib + " missing (or a dangling link)");
     }
 
-    String classpath = image.readText("/app/jib-classpath-file").strip();
+    String classpath = new String(image.read("/app/jib-classpath-file"),
+        StandardCharsets.UTF_8).strip();
     for (String element : classpath.split(":")) {
       assertNotNull(image.resolve(element), "classpath entry " + element + " is not in the image");
     }
     assertNotNull(image.resolve("/app/classes/io/perishable/cli/PerishableCommand.class"));
+    // The JRE's trust store (built from Debian's ca-certificates) holds the public CAs, for
+    // TLS to Vault or a control plane with a public certificate.
+    KeyStore cacerts = KeyStore.getInstance("PKCS12");
+    cacerts.load(new ByteArrayInputStream(
+        image.read("/usr/lib/jvm/java-17-openjdk-amd64/lib/security/cacerts")), null);
+    assertTrue(cacerts.size() > 100, "trust store has " + cacerts.size() + " certificates");
+    assertTrue(Collections.list(cacerts.aliases()).stream()
+        .allMatch(a -> isCertificateEntry(cacerts, a)), "the trust store holds non-CA entries");
     assertTrue(image.entries().keySet().stream().anyMatch(
         p -> p.matches("app/libs/perishable-" + (s == Service.AUTHZ ? "authz-service"
             : "control-plane") + "-.*\\.jar")), "the service's jar is not in /app/libs");
@@ -191,6 +221,7 @@ class ContainerImageIT {
         ContainerImage image = open(s);
         Path root = Files.createTempDirectory(Files.createDirectories(
             Path.of("target", "image-roots")), s.image + "-").toAbsolutePath();
+        SCRATCH.add(root);
         image.extractTo(root);
         // What the manifests mount: the config file and key (ConfigMap, Secret).
         Files.createDirectories(root.resolve("etc/perishable"));
@@ -254,19 +285,27 @@ class ContainerImageIT {
   /**
    * Runs the image's entrypoint and command, with the image's environment, chrooted into
    * {@code root} as uid/gid 65532 of a user namespace: the outer namespace (mapped root) mounts
-   * /dev and a fresh /proc into the root, the inner one maps the current user to 65532. The
-   * network namespace is the host's, so the services listen on this machine's loopback.
+   * /dev and a fresh /proc into the root and makes all but the data directory read-only, the
+   * inner one maps the current user to 65532. The network namespace is the host's, so the
+   * services listen on this machine's loopback.
    */
   private static Process run(ContainerImage image, Path root, Path log) throws IOException {
     Files.createDirectories(root.resolve("proc"));
     Files.createDirectories(root.resolve("dev"));
     JsonNode c = image.config();
     String[] user = c.path("User").asText().split(":");
-    // exec all the way: the JVM is pid 1 of its pid namespace, as in a container.
-    String script = "r=\"$1\"; shift; mount --rbind /dev \"$r/dev\" && mount -t proc proc"
-        + " \"$r/proc\" || exit 125; exec unshare --user --map-user=" + user[0]
-        + " --map-group=" + user[1] + " --mount --root=\"$r\" --wd="
-        + c.path("WorkingDir").asText() + " \"$@\"";
+    // As Kubernetes with readOnlyRootFilesystem: the root is mounted read-only (and the script
+    // proves it is) but for the data directory. exec all the way: the JVM is pid 1 of its pid
+    // namespace, as in a container.
+    String data = "\"$r" + DATA + "\"";
+    String script = String.join("; ",
+        "r=\"$1\"; shift",
+        "mount --rbind /dev \"$r/dev\" && mount -t proc proc \"$r/proc\" || exit 125",
+        "mount --bind " + data + " " + data + " || exit 125",
+        "mount --rbind \"$r\" \"$r\" && mount -o remount,bind,ro \"$r\" || exit 125",
+        "if touch \"$r/.writable\" 2>/dev/null; then echo 'root is writable' >&2; exit 126; fi",
+        "exec unshare --user --map-user=" + user[0] + " --map-group=" + user[1] + " --mount"
+            + " --root=\"$r\" --wd=" + c.path("WorkingDir").asText() + " \"$@\"");
     List<String> command = new ArrayList<>(List.of("unshare", "--user", "--map-root-user",
         "--mount", "--pid", "--fork", "bash", "-c", script, "container", root.toString()));
     command.addAll(strings(c.path("Entrypoint")));
@@ -290,6 +329,14 @@ class ContainerImageIT {
     Assumptions.assumeTrue(done && probe.exitValue() == 0,
         "cannot run the images here: unprivileged user namespaces unavailable (" + out.strip()
             + ")");
+  }
+
+  private static boolean isCertificateEntry(KeyStore store, String alias) {
+    try {
+      return store.isCertificateEntry(alias);
+    } catch (KeyStoreException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static ManagedChannel channel(int port, List<ManagedChannel> channels) {
