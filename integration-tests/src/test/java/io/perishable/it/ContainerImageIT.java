@@ -10,7 +10,9 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import io.perishable.authz.config.AuthzConfig;
 import io.perishable.cli.stack.LoopbackPorts;
+import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -57,10 +59,11 @@ class ContainerImageIT {
   private static final String DATA = "/var/lib/perishable";
   private static final String NONROOT = "65532:65532";
 
-  /** The two images and what the manifests are told about them. */
+  /** The two images and what the manifests are told about them: the services' default ports. */
   enum Service {
-    CONTROL_PLANE("control-plane", "control-plane", 7400, 7410),
-    AUTHZ("authz-service", "authz", 7401, 7411);
+    CONTROL_PLANE("control-plane", "control-plane", ControlPlaneConfig.DEFAULT_PORT,
+        ControlPlaneConfig.DEFAULT_METRICS_PORT),
+    AUTHZ("authz-service", "authz", AuthzConfig.DEFAULT_PORT, AuthzConfig.DEFAULT_METRICS_PORT);
 
     final String image;
     final String subcommand;
