@@ -4,6 +4,9 @@ import io.perishable.controlplane.audit.AuditLog;
 import io.perishable.controlplane.report.InMemoryReportLedger;
 import io.perishable.controlplane.revocation.RevocationRules;
 import io.perishable.controlplane.tokens.TokenIndex;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import javax.annotation.Nullable;
@@ -51,29 +54,51 @@ public final class StateReplay {
    */
   public static Result rebuild(AuditLog log, @Nullable StateSnapshots snapshots) {
     long start = System.nanoTime();
-    RebuiltState state = null;
-    List<StateSnapshots.Rejected> rejected = List.of();
-    if (snapshots != null) {
-      StateSnapshots.Loaded loaded = snapshots.loadNewest(log);
-      state = loaded.state().orElse(null);
-      rejected = loaded.rejected();
-    }
-    if (state == null) {
-      state = new RebuiltState();
-    }
-    long from = state.seq();
-    long records = 0;
-    if (log.head().seq() > from) {
-      try (AuditLog.Reader reader = log.readFrom(from + 1)) {
-        while (reader.hasNext()) {
-          state.apply(reader.next());
-          records++;
+    List<StateSnapshots.Rejected> rejected = new ArrayList<>();
+    long head = log.head().seq();
+    for (Path file : snapshots == null ? List.<Path>of() : snapshots.files()) {
+      try {
+        StateSnapshots.Signed signed = snapshots.read(file);
+        if (signed.seq() > head) {
+          throw new IOException("taken at seq " + signed.seq() + ", beyond the log's head "
+              + head);
         }
+        // One pass from the snapshot's checkpoint: its binding, then the records after it.
+        try (AuditLog.Reader reader = log.readFrom(signed.seq())) {
+          signed.checkBinding(reader.next());
+          RebuiltState state = signed.state();
+          long records = foldRest(reader, state);
+          return result(state, signed.seq(), records, rejected, start);
+        }
+      } catch (IOException | RuntimeException e) {
+        rejected.add(StateSnapshots.rejected(file, e));
       }
     }
-    return new Result(state, new Summary(records, from, rejected, state.tokenCount(),
+    RebuiltState state = new RebuiltState();
+    long records = 0;
+    if (head > 0) {
+      try (AuditLog.Reader reader = log.readFrom(1)) {
+        records = foldRest(reader, state);
+      }
+    }
+    return result(state, 0, records, rejected, start);
+  }
+
+  private static long foldRest(AuditLog.Reader reader, RebuiltState state) {
+    long records = 0;
+    while (reader.hasNext()) {
+      state.apply(reader.next());
+      records++;
+    }
+    return records;
+  }
+
+  private static Result result(RebuiltState state, long from, long records,
+      List<StateSnapshots.Rejected> rejected, long startNanos) {
+    return new Result(state, new Summary(records, from, List.copyOf(rejected),
+        state.tokenCount(),
         state.ruleCount(), state.expiredCount(), state.keyIds(),
-        (System.nanoTime() - start) / 1_000_000));
+        (System.nanoTime() - startNanos) / 1_000_000));
   }
 
   /** Reads {@code log} from seq 1 into the (empty) index, rules and watcher. */

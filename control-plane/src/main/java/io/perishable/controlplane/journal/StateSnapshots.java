@@ -1,7 +1,6 @@
 package io.perishable.controlplane.journal;
 
 import io.perishable.controlplane.audit.AuditEventType;
-import io.perishable.controlplane.audit.AuditLog;
 import io.perishable.controlplane.audit.AuditRecord;
 import io.perishable.controlplane.audit.ChainHash;
 import io.perishable.controlplane.audit.CheckpointKeys;
@@ -25,10 +24,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -43,7 +40,7 @@ import java.util.regex.Pattern;
  * CheckpointKeys#signStateSnapshot}). Written to a temporary file, fsynced, renamed into place,
  * and the directory fsynced: a crash leaves the old snapshot or the new one, never half of one.
  *
- * <p><b>Trust.</b> A snapshot is used only if its signature verifies with a trusted checkpoint
+ * <p><b>Trust.</b> {@link StateReplay#rebuild} uses a snapshot only if its signature verifies with a trusted checkpoint
  * key <em>and</em> the (already verified) log holds, at its seq, a checkpoint record with its
  * hash and time. So an edited, truncated, foreign or stale snapshot (one from before a
  * quarantined tail was cut off, or from another log) is refused, and restart falls back to the
@@ -69,14 +66,6 @@ public final class StateSnapshots {
    * @param reason why it was not used
    */
   public record Rejected(Path file, String reason) {}
-
-  /**
-   * What {@link #loadNewest} found.
-   *
-   * @param state the newest usable snapshot's state, if any
-   * @param rejected newer snapshots that were not usable, newest first
-   */
-  public record Loaded(Optional<RebuiltState> state, List<Rejected> rejected) {}
 
   /**
    * @param dir where snapshots live (created on the first write)
@@ -152,27 +141,37 @@ public final class StateSnapshots {
     }
   }
 
-  /**
-   * The newest snapshot whose signature verifies and whose checkpoint the verified {@code log}
-   * holds; older ones are tried when a newer one is refused (each refusal logged as a WARNING).
-   */
-  public Loaded loadNewest(AuditLog log) {
-    List<Rejected> rejected = new ArrayList<>();
-    for (Path file : files()) {
-      try {
-        RebuiltState state = load(file, log);
-        return new Loaded(Optional.of(state), List.copyOf(rejected));
-      } catch (IOException | RuntimeException e) {
-        String reason = e.getMessage() == null ? e.toString() : e.getMessage();
-        LOG.log(Level.WARNING, "state snapshot " + file + " not used: " + reason
-            + "; falling back to an older snapshot or a replay from seq 1");
-        rejected.add(new Rejected(file, reason));
-      }
-    }
-    return new Loaded(Optional.empty(), List.copyOf(rejected));
+  /** Logs and describes a snapshot that cannot be used. */
+  static Rejected rejected(Path file, Exception e) {
+    String reason = e.getMessage() == null ? e.toString() : e.getMessage();
+    LOG.log(Level.WARNING, "state snapshot " + file + " not used: " + reason
+        + "; falling back to an older snapshot or a replay from seq 1");
+    return new Rejected(file, reason);
   }
 
-  private RebuiltState load(Path file, AuditLog log) throws IOException {
+  /**
+   * A snapshot whose signature verified, not yet checked against the log.
+   *
+   * @param seq the checkpoint record's seq
+   * @param hash its hash
+   * @param timeMs its time
+   */
+  record Signed(long seq, ChainHash hash, long timeMs, RebuiltState state) {
+    /** Whether {@code at}, the log's record at {@link #seq}, is the checkpoint it was taken at. */
+    void checkBinding(AuditRecord at) throws IOException {
+      if (at.seq() != seq || at.type() != AuditEventType.CHECKPOINT || !at.hash().equals(hash)
+          || at.timeMs() != timeMs) {
+        throw new IOException("the log's record at seq " + seq + " is not the checkpoint it"
+            + " was taken at (a snapshot of another or a rewritten log)");
+      }
+    }
+  }
+
+  /**
+   * Reads {@code file} and checks its signature (not yet its binding to a log: {@link
+   * Signed#checkBinding}).
+   */
+  Signed read(Path file) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
     int body = bytes.length - TRAILER;
     if (body < MAGIC.length + 8 + ChainHash.BYTES + 8
@@ -190,26 +189,13 @@ public final class StateSnapshots {
     if (!keys.verifyStateSnapshot(keyId, seq, hash, sha256(bytes, body), signature)) {
       throw new IOException("bad signature (edited, damaged, or signed by an untrusted key)");
     }
-    if (seq > log.head().seq()) {
-      throw new IOException("taken at seq " + seq + ", beyond the log's head "
-          + log.head().seq());
-    }
-    AuditRecord at;
-    try (AuditLog.Reader reader = log.readFrom(seq)) {
-      at = reader.next();
-    }
-    if (at.type() != AuditEventType.CHECKPOINT || !at.hash().equals(hash)
-        || at.timeMs() != timeMs) {
-      throw new IOException("the log's record at seq " + seq + " is not the checkpoint it was"
-          + " taken at (a snapshot of another or a rewritten log)");
-    }
     int offset = MAGIC.length + 8 + ChainHash.BYTES + 8;
     RebuiltState state = RebuiltState.readFrom(new DataInputStream(
         new ByteArrayInputStream(bytes, offset, body - offset)));
     if (state.seq() != seq) {
       throw new IOException("state at seq " + state.seq() + " in a snapshot named for " + seq);
     }
-    return state;
+    return new Signed(seq, hash, timeMs, state);
   }
 
   private void syncDirectory() {
