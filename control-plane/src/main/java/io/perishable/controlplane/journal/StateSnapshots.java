@@ -139,6 +139,12 @@ public final class StateSnapshots {
     for (int i = KEEP; i < all.size(); i++) {
       Files.deleteIfExists(all.get(i));
     }
+    // Temporary files a crash left behind mid-write.
+    try (DirectoryStream<Path> stale = Files.newDirectoryStream(dir, "snapshot-*.bin.tmp")) {
+      for (Path f : stale) {
+        Files.deleteIfExists(f);
+      }
+    }
   }
 
   /** Logs and describes a snapshot that cannot be used. */

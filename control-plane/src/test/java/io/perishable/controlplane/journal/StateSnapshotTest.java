@@ -326,6 +326,23 @@ class StateSnapshotTest {
     }
   }
 
+  @Test
+  void write_keepsTheNewestTwo_andRemovesWhatACrashLeftMidWrite() throws Exception {
+    Path auditDir = dataDir.resolve("audit");
+    Path stale = auditDir.resolve("snapshots").resolve(String.format("snapshot-%020d.bin.tmp",
+        7));
+    Files.createDirectories(stale.getParent());
+    Files.write(stale, new byte[] {1, 2, 3});
+    try (FileAuditLog log = open(auditDir)) {
+      StateSnapshotter s = snapshotter(log, snapshots(auditDir));
+      appendEvents(log, 1, 60);
+      assertEquals(3, s.catchUp(), "a snapshot at each of three checkpoints");
+    }
+    try (java.util.stream.Stream<Path> files = Files.list(auditDir.resolve("snapshots"))) {
+      assertEquals(2, files.count(), "the newest two, and no temporary file");
+    }
+  }
+
   private static long seqOf(Path snapshot) {
     String name = snapshot.getFileName().toString();
     return Long.parseLong(name.substring("snapshot-".length(), name.length() - ".bin".length()));
