@@ -9,7 +9,6 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.perishable.controlplane.accesslog.AccessLogEndpoint;
 import io.perishable.controlplane.report.InMemoryReportLedger;
 import io.perishable.controlplane.report.ReportEndpoint;
-import io.perishable.controlplane.report.ReportLedger;
 import io.perishable.controlplane.audit.AuditLogCorruptedException;
 import io.perishable.controlplane.audit.CheckpointKeys;
 import io.perishable.controlplane.audit.FileAuditLog;
@@ -25,6 +24,8 @@ import io.perishable.controlplane.issuer.WorkloadIdentityVerifier;
 import io.perishable.controlplane.journal.AuditTrail;
 import io.perishable.controlplane.journal.ExpiryWatcher;
 import io.perishable.controlplane.journal.StateReplay;
+import io.perishable.controlplane.journal.StateSnapshots;
+import io.perishable.controlplane.journal.StateSnapshotter;
 import io.perishable.controlplane.keys.SigningKeyStore;
 import io.perishable.controlplane.lookup.TokenLookup;
 import io.perishable.controlplane.metrics.ControlPlaneMetrics;
@@ -87,6 +88,8 @@ public final class ControlPlaneServer implements AutoCloseable {
   static final Duration EXPIRY_SCAN = Duration.ofSeconds(1);
   /** How often a file JWKS (workload identity) is re-read, so rotated keys apply. */
   static final Duration WORKLOAD_JWKS_RELOAD = Duration.ofSeconds(30);
+  /** How often the state snapshotter folds the new records (and snapshots at checkpoints). */
+  static final Duration SNAPSHOT_PASS = Duration.ofSeconds(5);
 
   private final Server server;
   private final SyncHub syncHub;
@@ -102,6 +105,7 @@ public final class ControlPlaneServer implements AutoCloseable {
   private final ControlPlaneMetrics metrics;
   private final TokenIndex index;
   private final StateReplay.Summary replay;
+  private final StateSnapshotter snapshotter;
   private final Duration shutdownGrace;
 
   private ControlPlaneServer(Builder b) {
@@ -119,6 +123,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     this.metrics = b.metrics;
     this.index = b.index;
     this.replay = b.replay;
+    this.snapshotter = b.snapshotter;
     this.shutdownGrace = b.shutdownGrace;
   }
 
@@ -138,6 +143,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     ControlPlaneMetrics metrics;
     TokenIndex index;
     StateReplay.Summary replay;
+    StateSnapshotter snapshotter;
     Duration shutdownGrace;
 
     void release() {
@@ -211,12 +217,36 @@ public final class ControlPlaneServer implements AutoCloseable {
     TokenIndex index = b.index;
     RevocationRules rules = new RevocationRules();
     ExpiryWatcher expiries = new ExpiryWatcher(index, trail, clock);
-    b.replay = StateReplay.replay(b.auditLog, index, rules, expiries);
+    // The ledger de-duplicates decisions that authz replicas resend (ReportService).
+    InMemoryReportLedger ledger = new InMemoryReportLedger();
+    StateSnapshots snapshots =
+        new StateSnapshots(b.auditLog.directory().resolve("snapshots"), b.checkpointKeys);
+    StateReplay.Result rebuilt = StateReplay.rebuild(b.auditLog, snapshots);
+    rebuilt.state().installInto(index, rules, expiries, ledger);
+    b.replay = rebuilt.summary();
     index.forgetExpiredBefore(clock.millis() - EXPIRED_RETENTION.toMillis());
     StateReplay.Summary replay = b.replay;
-    LOG.info(() -> "rebuilt from the audit log in " + replay.millis() + "ms: " + replay.records()
-        + " record(s), " + index.size() + " token(s) indexed, " + rules.live(clock.millis())
-            .size() + " live revocation rule(s) of " + replay.revocations());
+    metrics.rebuilt(replay.fromSnapshotSeq(), replay.records(),
+        replay.rejectedSnapshots().size());
+    LOG.info(() -> "rebuilt from the audit log in " + replay.millis() + "ms: "
+        + (replay.fromSnapshotSeq() == 0 ? "no usable state snapshot, replayed from seq 1, "
+            : "state snapshot at seq " + replay.fromSnapshotSeq() + " plus ")
+        + replay.records() + " record(s), " + index.size() + " token(s) indexed, "
+        + rules.live(clock.millis()).size() + " live revocation rule(s) of "
+        + replay.revocations());
+    b.snapshotter = new StateSnapshotter(b.auditLog, snapshots, rebuilt.state(),
+        replay.fromSnapshotSeq(), config.audit().checkpointEveryRecords(),
+        EXPIRED_RETENTION.toMillis(), new StateSnapshotter.Listener() {
+          @Override
+          public void written(long seq, long nanos) {
+            metrics.snapshotWritten();
+          }
+
+          @Override
+          public void failed(long seq, Exception e) {
+            metrics.snapshotFailed();
+          }
+        });
     announceNewKeys(b.keys, replay, trail);
 
     SigningKeyStore keys = b.keys;
@@ -253,6 +283,9 @@ public final class ControlPlaneServer implements AutoCloseable {
         LOG.log(Level.WARNING, "expiry scan failed", e);
       }
     }, 0, EXPIRY_SCAN.toMillis(), TimeUnit.MILLISECONDS);
+    StateSnapshotter snapshotter = b.snapshotter;
+    b.scheduler.scheduleWithFixedDelay(snapshotter::catchUp, SNAPSHOT_PASS.toMillis(),
+        SNAPSHOT_PASS.toMillis(), TimeUnit.MILLISECONDS);
 
     metrics.gauges(() -> liveTokens(index, rules, clock), () -> syncHub.replicas().size());
     metrics.budgets(budgets::leasedTokens, budgets::chargedTokens);
@@ -263,12 +296,8 @@ public final class ControlPlaneServer implements AutoCloseable {
     b.health = new HealthStatusManager();
     b.watch = new AuditWatchEndpoint(b.auditLog);
     // Decisions from authz replicas (ReportService) and request outcomes from Envoy
-    // (AccessLogService) become audit records too. The ledger that de-duplicates replayed
-    // reports is rebuilt from the log; its appends run off the log's writer thread.
-    long ledgerStart = System.nanoTime();
-    ReportLedger ledger = InMemoryReportLedger.rebuildFrom(b.auditLog);
-    LOG.info(() -> "report ledger rebuilt from the audit log in "
-        + (System.nanoTime() - ledgerStart) / 1_000_000 + "ms");
+    // (AccessLogService) become audit records too; their appends run off the log's writer
+    // thread.
     b.reportAppends = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "report-append");
       t.setDaemon(true);
@@ -432,7 +461,8 @@ public final class ControlPlaneServer implements AutoCloseable {
   /**
    * Stops accepting calls, lets in-flight ones finish (up to {@code shutdown_grace}, including
    * appends waiting for the audit log), then closes the audit log (which makes every accepted
-   * record durable and writes a final checkpoint) and the metrics listener.
+   * record durable and writes a final checkpoint), writes a state snapshot at that checkpoint,
+   * and closes the metrics listener.
    */
   @Override
   public void close() {
@@ -464,7 +494,14 @@ public final class ControlPlaneServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     scheduler.shutdownNow();
+    try {
+      scheduler.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     auditLog.close();
+    // The log's last record is now a checkpoint: snapshot there, so a restart folds nothing.
+    snapshotter.finish();
     if (metricsServer != null) {
       metricsServer.close();
     }

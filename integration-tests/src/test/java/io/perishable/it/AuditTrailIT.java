@@ -130,6 +130,10 @@ class AuditTrailIT {
           .filter(r -> r.at("/status").asInt() == 200)
           .count();
       assertTrue(joined >= 2, "RESPONSE records joined to USED by request id: " + joined);
+      assertTrue(records.stream().anyMatch(r -> r.at("/type").asText().equals("denied")
+          && r.at("/reason_code").asText().equals("model_not_allowed")
+          && r.at("/model").asText().equals("gpt-4o")),
+          "the denied record names the model the body asked for");
       for (JsonNode r : records) {
         assertTrue(!r.toString().contains(token), "the token never enters the audit log");
       }

@@ -207,14 +207,14 @@ public final class DecisionEngine {
     Optional<Decision.Deny> grantProblem =
         checkGrant(request, path, facts, claims, anthropicStyle);
     if (grantProblem.isPresent()) {
-      return grantProblem.get();
+      return grantProblem.get().withBody(facts);
     }
 
     // Where it goes, with which key.
     Optional<Upstream> upstream = upstreams.get(claims.upstream());
     if (upstream.isEmpty()) {
       return deny(DenialReason.UPSTREAM_UNAVAILABLE, "upstream '" + claims.upstream()
-          + "' is not configured on this gateway", claims, anthropicStyle);
+          + "' is not configured on this gateway", claims, anthropicStyle).withBody(facts);
     }
     // Last, so a request refused for any other reason does not spend a permit.
     Optional<RateLimit> limit = scope.get().rateLimit();
@@ -225,7 +225,7 @@ public final class DecisionEngine {
         return new Decision.Deny(DenialReason.RATE_LIMITED, "rate limit of "
             + limit.get().permits() + " requests per " + period(limit.get().per())
             + " for scope " + scope.get().name() + " reached; retry after "
-            + retryAfterSeconds(wait.get()) + "s", claims, anthropicStyle, wait);
+            + retryAfterSeconds(wait.get()) + "s", claims, anthropicStyle, wait, facts);
       }
     }
     return allow(claims, scope.get().name(), upstream.get(), facts);

@@ -43,6 +43,9 @@ final class DecisionReports {
       if (claims != null) {
         r.setUpstream(claims.upstream());
       }
+      if (deny.body() != null) {
+        deny.body().model().ifPresent(r::setModel);
+      }
     }
     if (claims != null) {
       r.setTokenId(claims.tokenId()).setAgentId(claims.agentId());

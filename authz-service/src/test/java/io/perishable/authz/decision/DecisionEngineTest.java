@@ -3,6 +3,7 @@ package io.perishable.authz.decision;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.perishable.authz.DenialReason;
@@ -267,6 +268,28 @@ class DecisionEngineTest {
         .chat("gpt-4o", 10));
     assertEquals("model 'gpt-4o' is not allowed; this token may use [gpt-4o-mini]",
         deny.message());
+  }
+
+  @Test
+  void check_disallowedModel_denialCarriesTheParsedBody_forTheAuditRecord() {
+    Decision.Deny deny = denied(Requests.post("/v1/chat/completions").bearer(tokens.mint())
+        .chat("gpt-4o", 10));
+    assertEquals(Optional.of("gpt-4o"), deny.body().model());
+  }
+
+  @Test
+  void check_tooManyTokens_denialCarriesModelAndMaxTokens() {
+    Decision.Deny deny = denied(Requests.post("/v1/chat/completions").bearer(tokens.mint())
+        .chat("gpt-4o-mini", 257));
+    assertEquals(Optional.of("gpt-4o-mini"), deny.body().model());
+    assertEquals(257, deny.body().maxTokens().getAsLong());
+  }
+
+  @Test
+  void check_deniedBeforeTheBodyIsRead_carriesNoBody() {
+    Decision.Deny deny = denied(Requests.post("/v1/images/generations").bearer(tokens.mint())
+        .chat("gpt-4o-mini", 10));
+    assertNull(deny.body());
   }
 
   // ---- 400 / 415 ------------------------------------------------------------------------

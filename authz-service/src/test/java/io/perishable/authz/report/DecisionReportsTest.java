@@ -9,12 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.perishable.authz.DenialReason;
+import io.perishable.authz.body.BodyFacts;
 import io.perishable.authz.decision.AuthzRequest;
 import io.perishable.authz.decision.Decision;
 import io.perishable.proto.v1.DecisionReport;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.Optional;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 /** What a decision report says, and what it never says. */
@@ -48,6 +51,14 @@ class DecisionReportsTest {
     assertEquals(DenialReason.MODEL_NOT_ALLOWED.code(), r.getReasonCode());
     assertEquals(403, r.getHttpStatus());
     assertEquals(tokenId(8), r.getTokenId());
+  }
+
+  @Test
+  void deny_afterTheBodyWasParsed_reportsItsModel() {
+    Decision.Deny deny = ((Decision.Deny) deny(8)).withBody(new BodyFacts(Optional.of("gpt-4o"),
+        OptionalLong.of(64), OptionalLong.empty(), OptionalLong.empty(), false, 80));
+    assertEquals("gpt-4o", DecisionReports.of(request(8), deny, 1, 1L).getModel());
+    assertEquals("", DecisionReports.of(request(8), deny(8), 1, 1L).getModel());
   }
 
   @Test

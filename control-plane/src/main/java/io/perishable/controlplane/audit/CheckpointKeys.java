@@ -97,6 +97,34 @@ public final class CheckpointKeys {
         CheckpointSignatures.sign(current().privateKey(), headSeq, headHash));
   }
 
+  /**
+   * Signs a state snapshot taken at the checkpoint record {@code (seq, hash)} whose bytes have
+   * SHA-256 {@code digest}: Ed25519 over {@code "perishable-state-snapshot-v1" 0x00 ‖
+   * u64be(seq) ‖ hash ‖ digest} with the current key, a domain no checkpoint signature shares.
+   *
+   * @return the signature (64 bytes)
+   */
+  public byte[] signStateSnapshot(long seq, ChainHash hash, byte[] digest) {
+    return CheckpointSignatures.signMessage(current().privateKey(),
+        CheckpointSignatures.snapshotMessage(seq, hash, digest));
+  }
+
+  /** Whether {@code signature} by the trusted key {@code keyId} signs that snapshot. */
+  public boolean verifyStateSnapshot(String keyId, long seq, ChainHash hash, byte[] digest,
+      byte[] signature) {
+    for (Key k : keys) {
+      if (k.keyId().equals(keyId)) {
+        try {
+          return CheckpointSignatures.verifyMessage(Ed25519PublicKeys.fromRaw(k.rawPublic()),
+              CheckpointSignatures.snapshotMessage(seq, hash, digest), signature);
+        } catch (IllegalArgumentException e) {
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+
   private Key current() {
     return keys.get(keys.size() - 1);
   }

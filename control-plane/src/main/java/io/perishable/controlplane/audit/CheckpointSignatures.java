@@ -16,7 +16,38 @@ final class CheckpointSignatures {
   static final byte[] DOMAIN =
       "perishable-audit-checkpoint-v1\0".getBytes(StandardCharsets.US_ASCII);
 
+  /** Domain of a state snapshot's signature (see {@link CheckpointKeys#signStateSnapshot}). */
+  static final byte[] SNAPSHOT_DOMAIN =
+      "perishable-state-snapshot-v1\0".getBytes(StandardCharsets.US_ASCII);
+
   private CheckpointSignatures() {}
+
+  static byte[] snapshotMessage(long seq, ChainHash hash, byte[] digest) {
+    return ByteBuffer.allocate(SNAPSHOT_DOMAIN.length + 8 + ChainHash.BYTES + digest.length)
+        .put(SNAPSHOT_DOMAIN).putLong(seq).put(hash.unsafeBytes()).put(digest).array();
+  }
+
+  static byte[] signMessage(PrivateKey key, byte[] message) {
+    try {
+      Signature s = Signature.getInstance("Ed25519");
+      s.initSign(key);
+      s.update(message);
+      return s.sign();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("Ed25519 signing failed", e);
+    }
+  }
+
+  static boolean verifyMessage(PublicKey key, byte[] message, byte[] signature) {
+    try {
+      Signature s = Signature.getInstance("Ed25519");
+      s.initVerify(key);
+      s.update(message);
+      return s.verify(signature);
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
+  }
 
   static byte[] message(long headSeq, ChainHash headHash) {
     return ByteBuffer.allocate(DOMAIN.length + 8 + ChainHash.BYTES)

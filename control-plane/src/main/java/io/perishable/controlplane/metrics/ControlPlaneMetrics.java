@@ -2,6 +2,7 @@ package io.perishable.controlplane.metrics;
 
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -24,6 +25,10 @@ public final class ControlPlaneMetrics {
   private final Histogram propagation;
   private final Histogram auditAppend;
   private final Histogram auditFsync;
+  private final Counter snapshots;
+  private final Counter snapshotsRejected;
+  private final Gauge rebuildRecords;
+  private final Gauge rebuildSnapshotSeq;
 
   public ControlPlaneMetrics() {
     issued = Counter.builder()
@@ -69,6 +74,24 @@ public final class ControlPlaneMetrics {
         .unit(Unit.SECONDS)
         .classicOnly()
         .classicUpperBounds(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5)
+        .register(registry);
+    snapshots = Counter.builder()
+        .name("perishable_state_snapshots_total")
+        .help("State snapshots written at audit checkpoints, by result (written, failed)")
+        .labelNames("result")
+        .register(registry);
+    snapshotsRejected = Counter.builder()
+        .name("perishable_state_snapshots_rejected_total")
+        .help("State snapshots found unusable on start (bad signature, damaged, not in the"
+            + " log); the rebuild fell back to an older one or to a replay from seq 1")
+        .register(registry);
+    rebuildRecords = Gauge.builder()
+        .name("perishable_state_rebuild_records")
+        .help("Audit records replayed on start after the state snapshot (all without one)")
+        .register(registry);
+    rebuildSnapshotSeq = Gauge.builder()
+        .name("perishable_state_rebuild_snapshot_seq")
+        .help("Seq of the state snapshot the start rebuilt from; 0 = replayed from seq 1")
         .register(registry);
     JvmMetrics.builder().register(registry);
   }
@@ -132,6 +155,21 @@ public final class ControlPlaneMetrics {
 
   public void auditFsynced(long nanos) {
     auditFsync.observe(nanos / 1e9);
+  }
+
+  /** How the start rebuilt its state: from which snapshot, how many records after it. */
+  public void rebuilt(long snapshotSeq, long records, int snapshotsRejected) {
+    rebuildSnapshotSeq.set(snapshotSeq);
+    rebuildRecords.set(records);
+    this.snapshotsRejected.inc(snapshotsRejected);
+  }
+
+  public void snapshotWritten() {
+    snapshots.labelValues("written").inc();
+  }
+
+  public void snapshotFailed() {
+    snapshots.labelValues("failed").inc();
   }
 
   public PrometheusRegistry registry() {

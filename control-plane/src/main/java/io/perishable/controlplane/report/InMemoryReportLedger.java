@@ -3,6 +3,8 @@ package io.perishable.controlplane.report;
 import io.perishable.controlplane.audit.AuditEventType;
 import io.perishable.controlplane.audit.AuditLog;
 import io.perishable.controlplane.audit.AuditRecord;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,10 +15,10 @@ import javax.annotation.concurrent.GuardedBy;
  * recorded, plus the few recorded seqs above a gap (left when some appends of a batch failed and
  * others did not; the replica resends the batch and the gap closes).
  *
- * <p>{@link #rebuildFrom} rebuilds it at start with a <em>full scan</em> of the audit log, which
- * costs as much as reading the log (the chain was just verified by opening it anyway); fine for
- * now, to be replaced by a checkpointed ledger once logs grow large. Memory: two longs per
- * source, plus any seqs above a gap.
+ * <p>The control plane rebuilds it at start as part of its state ({@code journal.RebuiltState}:
+ * {@link #recordedBy} for each record after the newest state snapshot, {@link #restore} for
+ * what the snapshot held); {@link #rebuildFrom} does it with a full scan. Memory: two longs
+ * per source, plus any seqs above a gap.
  */
 public final class InMemoryReportLedger implements ReportLedger {
   /** Audit record attribute: the decision's seq within its replica's spool. */
@@ -71,23 +73,57 @@ public final class InMemoryReportLedger implements ReportLedger {
     InMemoryReportLedger ledger = new InMemoryReportLedger();
     try (AuditLog.Reader reader = log.readFrom(1)) {
       while (reader.hasNext()) {
-        AuditRecord r = reader.next();
-        if (r.type() != AuditEventType.USED && r.type() != AuditEventType.DENIED) {
-          continue;
-        }
-        String seq = r.attributes().get(SEQ_ATTRIBUTE);
-        String spool = r.attributes().get(SPOOL_ATTRIBUTE);
-        if (seq == null || spool == null || r.replicaId() == null) {
-          continue;
-        }
-        try {
-          ledger.recorded(new ReportSource(r.replicaId(), spool), Long.parseLong(seq));
-        } catch (NumberFormatException e) {
-          // Not written by ReportEndpoint; nothing to de-duplicate against.
-        }
+        ledger.recordedBy(reader.next());
       }
     }
     return ledger;
+  }
+
+  /**
+   * Notes the decision an audit record holds, if it is one ReportEndpoint wrote (type {@code
+   * used} or {@code denied} with {@value #SEQ_ATTRIBUTE} and {@value #SPOOL_ATTRIBUTE}); other
+   * records are ignored.
+   */
+  public void recordedBy(AuditRecord r) {
+    if (r.type() != AuditEventType.USED && r.type() != AuditEventType.DENIED) {
+      return;
+    }
+    String seq = r.attributes().get(SEQ_ATTRIBUTE);
+    String spool = r.attributes().get(SPOOL_ATTRIBUTE);
+    if (seq == null || spool == null || r.replicaId() == null) {
+      return;
+    }
+    try {
+      recorded(new ReportSource(r.replicaId(), spool), Long.parseLong(seq));
+    } catch (NumberFormatException e) {
+      // Not written by ReportEndpoint; nothing to de-duplicate against.
+    }
+  }
+
+  /**
+   * One source's progress: every seq up to {@code through} is recorded, and so are the seqs in
+   * {@code above} (ascending, each greater than {@code through + 1}).
+   */
+  public record SourceProgress(ReportSource source, long through, List<Long> above) {}
+
+  /** Every source's progress (a copy), for a state snapshot. */
+  public List<SourceProgress> progress() {
+    List<SourceProgress> out = new ArrayList<>();
+    sources.forEach((source, p) -> {
+      synchronized (p) {
+        out.add(new SourceProgress(source, p.through, List.copyOf(p.above)));
+      }
+    });
+    return out;
+  }
+
+  /** Restores one source's progress, as {@link #progress()} gave it. */
+  public void restore(SourceProgress progress) {
+    Progress p = sources.computeIfAbsent(progress.source(), s -> new Progress());
+    p.addThrough(progress.through());
+    for (long seq : progress.above()) {
+      p.add(seq);
+    }
   }
 
   @Override
