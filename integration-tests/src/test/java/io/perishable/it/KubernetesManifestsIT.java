@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.perishable.cli.PerishableCommand;
 import io.perishable.cli.config.ConfigFile;
 import io.perishable.cli.stack.EnvoyBinary;
 import io.perishable.cli.stack.EnvoyConfig;
@@ -238,6 +239,37 @@ class KubernetesManifestsIT {
     assertEquals("127.0.0.1", authz.host());
     assertEquals("0.0.0.0", authz.metricsHost());
     assertTrue(file.authzReports().isPresent(), "decision reports configured");
+  }
+
+  /**
+   * Every container names a pinned tag, and each perishable container's args are what its
+   * image's entrypoint (which already names the subcommand, see ContainerImageIT) accepts after
+   * it: no repeated subcommand, no unknown flag.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("layouts")
+  void containers_pinTheirTags_andPerishableArgsParseAfterTheEntrypoint(String layout, @TempDir Path dir)
+      throws Exception {
+    int checked = 0;
+    for (JsonNode doc : documents(render(layout, dir))) {
+      for (JsonNode container : doc.at("/spec/template/spec/containers")) {
+        String image = container.path("image").asText();
+        String tag = image.substring(image.lastIndexOf('/') + 1);
+        assertTrue(tag.contains(":") && !tag.endsWith(":latest"),
+            "an image without a pinned tag: " + image);
+        for (ContainerImageIT.Service service : ContainerImageIT.Service.values()) {
+          if (!image.startsWith("perishable/" + service.image + ":")) {
+            continue;
+          }
+          assertFalse(container.has("command"), "command would replace the image's entrypoint");
+          List<String> argv = new ArrayList<>(List.of(service.subcommand));
+          container.path("args").forEach(arg -> argv.add(arg.asText()));
+          PerishableCommand.commandLine().parseArgs(argv.toArray(String[]::new));
+          checked++;
+        }
+      }
+    }
+    assertTrue(checked > 0, "no perishable container in " + layout);
   }
 
   /** Provider keys reach authz-service as a directory mount, so Secret rotation propagates. */
