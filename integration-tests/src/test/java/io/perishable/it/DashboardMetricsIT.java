@@ -250,7 +250,15 @@ class DashboardMetricsIT {
   }
 
   private static String promtool(String... args) throws IOException, InterruptedException {
-    String installed = run(ROOT.resolve("tools/install-promtool.sh").toString()).strip();
+    // The installer prints promtool's path on stdout; its progress (stderr) goes to the log.
+    Process install = new ProcessBuilder(ROOT.resolve("tools/install-promtool.sh").toString())
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String installed;
+    try (InputStream in = install.getInputStream()) {
+      installed = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+    }
+    assertTrue(install.waitFor(300, TimeUnit.SECONDS), "install-promtool.sh timed out");
+    assertEquals(0, install.exitValue(), "install-promtool.sh failed");
     List<String> command = new ArrayList<>();
     command.add(installed.substring(installed.lastIndexOf('\n') + 1));
     command.addAll(List.of(args));

@@ -66,12 +66,10 @@ class KubernetesManifestsIT {
 
   @BeforeAll
   static void install() throws Exception {
-    kustomize = lastLine(run(ROOT, ROOT.resolve("tools/install-go-tool.sh").toString(),
-        "kustomize").output());
-    kubeconform = lastLine(run(ROOT, ROOT.resolve("tools/install-go-tool.sh").toString(),
-        "kubeconform").output());
-    schemaLocation = lastLine(run(ROOT, ROOT.resolve("tools/install-kube-schemas.sh")
-        .toString()).output());
+    // The installers print the tool's path on stdout, and progress on stderr.
+    kustomize = installed("tools/install-go-tool.sh", "kustomize");
+    kubeconform = installed("tools/install-go-tool.sh", "kubeconform");
+    schemaLocation = installed("tools/install-kube-schemas.sh");
     Path target = ROOT.resolve("integration-tests/target");
     Files.createDirectories(target);
     crdCheck = target.resolve("crd-check").toString();
@@ -370,6 +368,15 @@ class KubernetesManifestsIT {
             && d.at("/metadata/name").asText().startsWith(namePrefix))
         .findFirst()
         .orElseThrow(() -> new AssertionError("no " + kind + " " + namePrefix + "*"));
+  }
+
+  private static String installed(String script, String... args)
+      throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(ROOT.resolve(script).toString()));
+    command.addAll(List.of(args));
+    Result result = run(ROOT, command.toArray(String[]::new));
+    assertEquals(0, result.exitCode(), script + " failed:\n" + result.output());
+    return lastLine(result.stdout());
   }
 
   private static String lastLine(String output) {
