@@ -11,9 +11,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.MetadataUtils;
 import io.perishable.cli.stack.LocalStack;
 import io.perishable.proto.v1.AuditEvent;
@@ -73,14 +71,7 @@ class ControlPlaneMtlsIT {
   }
 
   private ServingStatus controlPlaneHealth(ChannelCredentials credentials) {
-    ManagedChannel channel =
-        Grpc.newChannelBuilder(stack.stack.controlPlaneTarget(), credentials).build();
-    try {
-      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
-    } finally {
-      channel.shutdownNow();
-    }
+    return Stack.health(stack.stack.controlPlaneTarget(), credentials);
   }
 
   @Test

@@ -5,14 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
-import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.health.v1.HealthGrpc;
 import io.perishable.cli.stack.LocalStack;
 import io.perishable.tls.ReloadingTls;
 import io.perishable.tls.TestPki;
@@ -23,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,14 +54,7 @@ class MtlsIT {
   }
 
   private ServingStatus authzHealth(ChannelCredentials credentials) {
-    ManagedChannel channel = Grpc.newChannelBuilder(
-        "localhost:" + stack.stack.authzPort(), credentials).build();
-    try {
-      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
-    } finally {
-      channel.shutdownNow();
-    }
+    return Stack.health("localhost:" + stack.stack.authzPort(), credentials);
   }
 
   @Test

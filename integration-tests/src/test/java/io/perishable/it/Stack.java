@@ -4,9 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.Duration;
 import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.TlsChannelCredentials;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.perishable.authz.decision.DecisionLog;
@@ -77,6 +81,17 @@ final class Stack implements AutoCloseable {
           .build();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** grpc.health.v1 overall status of the server at {@code target}, over {@code credentials}. */
+  static ServingStatus health(String target, ChannelCredentials credentials) {
+    ManagedChannel channel = Grpc.newChannelBuilder(target, credentials).build();
+    try {
+      return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+          .check(HealthCheckRequest.getDefaultInstance()).getStatus();
+    } finally {
+      channel.shutdownNow();
     }
   }
 
