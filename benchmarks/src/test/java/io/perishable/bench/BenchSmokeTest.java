@@ -59,6 +59,9 @@ class BenchSmokeTest {
 
   @Test
   void jmh_everyBenchmarkRunsOnAnAllowedFixture() throws Exception {
+    // JMH refuses to start while another JMH run on the machine holds /tmp/jmh.lock; this run
+    // judges no figure, so a benchmark measured elsewhere at the same time must not fail it.
+    System.setProperty("jmh.ignoreLock", "true");
     List<JmhRun.Score> scores =
         JmhRun.run(JmhRun.Settings.inProcess(), new PrintStream(OutputStream.nullOutputStream()));
 
