@@ -18,6 +18,7 @@ import io.perishable.authz.budget.LeaseKeeper;
 import io.perishable.authz.budget.ReservationBook;
 import io.perishable.authz.budget.UsageListener;
 import io.perishable.authz.envoy.AuthorizationEndpoint;
+import io.perishable.authz.envoy.CheckWarmup;
 import io.perishable.authz.envoy.UsageMeterEndpoint;
 import io.perishable.authz.metrics.AuthzMetrics;
 import io.perishable.authz.metrics.MetricsEndpoint;
@@ -44,7 +45,9 @@ import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -139,10 +142,14 @@ public final class AuthzServer implements AutoCloseable {
             tls.channelCredentials()))
         .orElseGet(() -> NettyChannelBuilder.forTarget(config.controlPlane()).usePlaintext())
         .build();
+    // Set once the engine exists; runs before the replica first says SERVING.
+    AtomicReference<Runnable> warmup = new AtomicReference<>(() -> { });
     SyncClient sync = new SyncClient(controlPlane, config.replicaId(), keys, revocations,
         verifier, System::nanoTime,
-        scheduler, () -> health.setStatus(
-            HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING));
+        scheduler, () -> {
+          warmup.get().run();
+          health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+        });
     // Rules whose tokens have all expired are dead weight on the hot path.
     scheduler.scheduleAtFixedRate(() -> revocations.dropExpired(clock.millis()),
         1, 1, TimeUnit.MINUTES);
@@ -167,9 +174,17 @@ public final class AuthzServer implements AutoCloseable {
     UpstreamKeyReloader keyReloader = new UpstreamKeyReloader(upstreams,
         config.keyReloadInterval(), scheduler, authzMetrics::keysReloaded);
     RateLimiter rateLimiter = new RateLimiter(System::nanoTime, config.tokenCacheSize());
+    RequestBodyInspector inspector = new RequestBodyInspector(config.maxJsonDepth());
     DecisionEngine engine = new DecisionEngine(verifier, revocations, scopes, upstreams,
-        new RequestBodyInspector(config.maxJsonDepth()), sync, config.maxStaleness(),
+        inspector, sync, config.maxStaleness(),
         rateLimiter, recorder == null ? () -> true : recorder::acceptingDecisions);
+    warmup.set(() -> {
+      try {
+        CheckWarmup.run(engine, inspector);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "Check warm-up failed; the first requests may be slow", e);
+      }
+    });
     DecisionListener listeners = recorder == null
         ? DecisionListener.all(authzMetrics, listener)
         : DecisionListener.all(authzMetrics, listener, recorder);
