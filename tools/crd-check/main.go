@@ -54,6 +54,9 @@ var structKinds = map[string]func() any{
 	"gateway.envoyproxy.io/v1alpha1 Backend":         func() any { return &egv1a1.Backend{} },
 	"gateway.envoyproxy.io/v1alpha1 EnvoyProxy":      func() any { return &egv1a1.EnvoyProxy{} },
 	"gateway.envoyproxy.io/v1alpha1 HTTPRouteFilter": func() any { return &egv1a1.HTTPRouteFilter{} },
+	"gateway.envoyproxy.io/v1alpha1 EnvoyExtensionPolicy": func() any {
+		return &egv1a1.EnvoyExtensionPolicy{}
+	},
 	"gateway.envoyproxy.io/v1alpha1 BackendTrafficPolicy": func() any {
 		return &egv1a1.BackendTrafficPolicy{}
 	},

@@ -49,9 +49,16 @@ class KubernetesManifestsIT {
   private static final String CRD_KINDS = String.join(",", "AuthorizationPolicy",
       "ServiceEntry", "Gateway", "VirtualService", "DestinationRule", "EnvoyFilter",
       "SecurityPolicy", "Backend", "BackendTrafficPolicy", "ClientTrafficPolicy",
-      "HTTPRouteFilter", "HTTPRoute", "GatewayClass");
+      "HTTPRouteFilter", "HTTPRoute", "GatewayClass", "EnvoyExtensionPolicy");
   private static final Path GATEWAY_ENVOY =
       ROOT.resolve("deploy/kubernetes/egress-gateway/envoy.yaml");
+  private static final String EXT_AUTHZ = "envoy.filters.http.ext_authz";
+  private static final String EXT_PROC = "envoy.filters.http.ext_proc";
+  private static final String HTTP_FILTERS =
+      "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/http_filters";
+  /** Istio's outbound cluster for the Service authz:7401 (outbound|port|subset|FQDN). */
+  private static final String ISTIO_AUTHZ_CLUSTER =
+      "outbound|7401||authz.perishable.svc.cluster.local";
   private static final String GATEWAY_ENVOY_HEADER = "# Generated from "
       + "envoy/production.example.yaml by KubernetesManifestsIT (its comments explain every\n"
       + "# setting): the same bootstrap with the perishable_authz cluster pointed at the\n"
@@ -145,13 +152,16 @@ class KubernetesManifestsIT {
 
     Path eg = render("deploy/envoy-gateway", dir.resolve("eg"));
     Files.writeString(eg, Files.readString(eg).replace("recomputeRoute:", "recomputeRoutes:")
-        // Caught only by the CRD schema: the Go type's field is a plain string.
-        .replace("escapedSlashesAction: RejectRequest", "escapedSlashesAction: Reject"));
+        // Caught only by the CRD schema: the Go types' fields are plain strings.
+        .replace("escapedSlashesAction: RejectRequest", "escapedSlashesAction: Reject")
+        .replace("body: Streamed", "body: STREAMED"));
     Result egResult = run(ROOT, crdCheck, eg.toString());
     assertEquals(1, egResult.exitCode(), egResult.output());
     assertTrue(egResult.output().contains("recomputeRoutes"), egResult.output());
     assertTrue(egResult.output().contains("'/spec/path/escapedSlashesAction': value must be one "
         + "of"), egResult.output());
+    assertTrue(egResult.output().contains("'/spec/extProc/0/processingMode/response/body': "
+        + "value must be one of"), egResult.output());
   }
 
   /**
@@ -217,6 +227,281 @@ class KubernetesManifestsIT {
     YAML.writeValue(config.toFile(), bootstrap);
 
     EnvoyValidator.validate(EnvoyBinary.locate(ROOT), config);
+  }
+
+  /**
+   * The EnvoyFilter that adds usage metering to Istio's gateway: its ext_proc filter, put in
+   * place of the production example's own with a cluster of Istio's name for the authz
+   * Service, is accepted by Envoy. (Validate mode checks the filter's fields and types; it does
+   * not resolve the gRPC service's cluster, so the cluster's name is checked by the test
+   * below, against Istio's naming scheme.)
+   */
+  @Test
+  void istioUsageMeterFilter_isAcceptedByEnvoy(@TempDir Path dir) throws Exception {
+    JsonNode patch = resource(documents(render("deploy/istio", dir)), "EnvoyFilter",
+        "perishable-usage-meter").at("/spec/configPatches/0");
+    ObjectNode bootstrap = (ObjectNode) YAML.readTree(
+        ROOT.resolve("envoy/production.example.yaml").toFile());
+    ArrayNode httpFilters = (ArrayNode) bootstrap.at(HTTP_FILTERS);
+    int extProc = filterIndex(httpFilters, EXT_PROC);
+    assertTrue(extProc >= 0, "no ext_proc filter in the production example");
+    httpFilters.set(extProc, patch.at("/patch/value"));
+    ArrayNode clusters = (ArrayNode) bootstrap.at("/static_resources/clusters");
+    ObjectNode authzCluster = null;
+    for (JsonNode cluster : clusters) {
+      if (cluster.path("name").asText().equals("perishable_authz")) {
+        authzCluster = ((ObjectNode) cluster).deepCopy();
+      }
+    }
+    assertTrue(authzCluster != null, "no perishable_authz cluster in the production example");
+    authzCluster.put("name", ISTIO_AUTHZ_CLUSTER);
+    ((ObjectNode) authzCluster.get("load_assignment")).put("cluster_name", ISTIO_AUTHZ_CLUSTER);
+    clusters.add(authzCluster);
+    Path config = dir.resolve("istio-usage-meter.yaml");
+    YAML.writeValue(config.toFile(), bootstrap);
+
+    EnvoyValidator.validate(EnvoyBinary.locate(ROOT), config);
+  }
+
+  /**
+   * Istio's metering filter is the production example's, changed only where the mesh needs it
+   * (the cluster and authority of its gRPC service), and sits right after ext_authz.
+   */
+  @Test
+  void istioUsageMeterFilter_isTheProductionExamplesAfterExtAuthz(@TempDir Path dir)
+      throws Exception {
+    JsonNode patch = resource(documents(render("deploy/istio", dir)), "EnvoyFilter",
+        "perishable-usage-meter").at("/spec/configPatches/0");
+    assertEquals("INSERT_AFTER", patch.at("/patch/operation").asText());
+    assertEquals(EXT_AUTHZ, patch.at("/match/listener/filterChain/filter/subFilter/name")
+        .asText());
+    assertEquals("GATEWAY", patch.at("/match/context").asText());
+
+    ObjectNode ours = (ObjectNode) patch.at("/patch/value/typed_config").deepCopy();
+    ArrayNode example = (ArrayNode) YAML.readTree(
+        ROOT.resolve("envoy/production.example.yaml").toFile()).at(HTTP_FILTERS);
+    ObjectNode theirs =
+        (ObjectNode) example.get(filterIndex(example, EXT_PROC)).get("typed_config").deepCopy();
+    JsonNode ourService = ours.remove("grpc_service");
+    JsonNode theirService = theirs.remove("grpc_service");
+    assertEquals(theirs, ours, "the metering filter differs from the production example's");
+    assertEquals(theirService.get("timeout"), ourService.get("timeout"));
+    assertEquals(ISTIO_AUTHZ_CLUSTER, ourService.at("/envoy_grpc/cluster_name").asText());
+    assertEquals("authz.perishable.svc.cluster.local",
+        ourService.at("/envoy_grpc/authority").asText());
+  }
+
+  /**
+   * Envoy Gateway's EnvoyExtensionPolicy asks for what the production example's ext_proc filter
+   * configures, in Envoy Gateway's words (Envoy Gateway's translator maps each field).
+   */
+  @Test
+  void envoyGatewayUsageMeter_matchesTheProductionExamplesFilter(@TempDir Path dir)
+      throws Exception {
+    JsonNode extProc = resource(documents(render("deploy/envoy-gateway", dir)),
+        "EnvoyExtensionPolicy", "perishable-usage-meter").at("/spec/extProc");
+    assertEquals(1, extProc.size(), extProc.toString());
+    JsonNode ours = extProc.get(0);
+    ArrayNode example = (ArrayNode) YAML.readTree(
+        ROOT.resolve("envoy/production.example.yaml").toFile()).at(HTTP_FILTERS);
+    JsonNode theirs = example.get(filterIndex(example, EXT_PROC)).get("typed_config");
+
+    assertEquals(theirs.path("observability_mode").asBoolean(),
+        ours.path("shadowMode").asBoolean());
+    assertEquals(theirs.path("failure_mode_allow").asBoolean(),
+        ours.path("failOpen").asBoolean());
+    JsonNode mode = theirs.get("processing_mode");
+    // Envoy Gateway sends request headers iff processingMode.request is present, response
+    // headers iff processingMode.response is; trailers are always skipped unless full duplex.
+    assertEquals("SEND", mode.path("request_header_mode").asText());
+    assertTrue(ours.at("/processingMode/request").isObject(), ours.toString());
+    assertEquals("NONE", mode.path("request_body_mode").asText());
+    assertTrue(ours.at("/processingMode/request/body").isMissingNode(), ours.toString());
+    assertEquals("SEND", mode.path("response_header_mode").asText());
+    assertEquals("STREAMED", mode.path("response_body_mode").asText());
+    assertEquals("Streamed", ours.at("/processingMode/response/body").asText());
+    assertEquals(List.of("SKIP", "SKIP"), List.of(mode.path("request_trailer_mode").asText(),
+        mode.path("response_trailer_mode").asText()));
+    assertEquals(theirs.at("/metadata_options/forwarding_namespaces/untyped"),
+        ours.at("/metadata/accessibleNamespaces"));
+  }
+
+  static Stream<String> gatewayLayouts() {
+    return Stream.of("deploy/kubernetes/egress-gateway", "deploy/istio",
+        "deploy/envoy-gateway");
+  }
+
+  /**
+   * Every gateway layout checks requests with authz-service, so enforces budgets; each must
+   * also stream responses to authz-service's meter, or budgeted requests are charged their
+   * worst case and the usage metrics stay empty.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("gatewayLayouts")
+  void budgetEnforcingLayout_metersResponses(String layout, @TempDir Path dir)
+      throws Exception {
+    List<JsonNode> docs = documents(render(layout, dir));
+
+    assertTrue(enforcesBudgets(docs), "no ext_authz to authz-service found in " + layout);
+    assertEquals(List.of(), meteringGaps(docs));
+  }
+
+  /** The check above notices a mesh layout whose metering resource is missing or wrong. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("meshLayouts")
+  void meteringCheck_noticesAMissingOrWrongMeter(String layout, String ignored,
+      @TempDir Path dir) throws Exception {
+    List<JsonNode> docs = documents(render(layout, dir));
+    List<JsonNode> without = new ArrayList<>(docs);
+    without.removeIf(d -> d.at("/metadata/name").asText().equals("perishable-usage-meter"));
+    assertEquals(docs.size() - 1, without.size());
+
+    assertTrue(enforcesBudgets(without));
+    assertFalse(meteringGaps(without).isEmpty(), "a missing meter went unnoticed");
+
+    List<JsonNode> buffered = new ArrayList<>();
+    for (JsonNode doc : docs) {
+      String yaml = YAML.writeValueAsString(doc).replace("STREAMED", "BUFFERED")
+          .replace("Streamed", "Buffered");
+      buffered.add(YAML.readTree(yaml));
+    }
+    assertFalse(meteringGaps(buffered).isEmpty(), "a buffered meter went unnoticed");
+  }
+
+  /** Whether the rendered layout puts authz-service's ext_authz in front of a gateway. */
+  private static boolean enforcesBudgets(List<JsonNode> docs) throws IOException {
+    for (JsonNode doc : docs) {
+      switch (doc.path("kind").asText()) {
+        case "ConfigMap" -> {
+          JsonNode envoy = envoyConfig(doc);
+          if (envoy != null && filterIndex(envoy.at(HTTP_FILTERS), EXT_AUTHZ) >= 0) {
+            return true;
+          }
+        }
+        case "AuthorizationPolicy" -> {
+          if (doc.at("/spec/action").asText().equals("CUSTOM")
+              && doc.at("/spec/provider/name").asText().equals("perishable")) {
+            return true;
+          }
+        }
+        case "SecurityPolicy" -> {
+          if (doc.at("/spec/extAuth/grpc/backendRefs/0/name").asText().equals("authz")) {
+            return true;
+          }
+        }
+        default -> { }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * What is missing for the layout's gateway to meter responses as the production example
+   * does: an ext_proc filter after ext_authz, to authz-service, in observability mode, with the
+   * response body streamed and the ext_authz metadata forwarded. Empty when nothing is.
+   */
+  private static List<String> meteringGaps(List<JsonNode> docs) throws IOException {
+    List<String> gaps = new ArrayList<>();
+    boolean metered = false;
+    for (JsonNode doc : docs) {
+      switch (doc.path("kind").asText()) {
+        case "ConfigMap" -> {
+          JsonNode envoy = envoyConfig(doc);
+          if (envoy == null) {
+            break;
+          }
+          JsonNode filters = envoy.at(HTTP_FILTERS);
+          int extAuthz = filterIndex(filters, EXT_AUTHZ);
+          int extProc = filterIndex(filters, EXT_PROC);
+          if (extProc < 0) {
+            gaps.add("envoy.yaml has no ext_proc filter");
+          } else if (extProc < extAuthz) {
+            gaps.add("envoy.yaml's ext_proc filter runs before ext_authz");
+          } else {
+            metered = true;
+            gaps.addAll(envoyMeterGaps(filters.get(extProc).get("typed_config"),
+                "perishable_authz"));
+          }
+        }
+        case "EnvoyFilter" -> {
+          for (JsonNode patch : doc.at("/spec/configPatches")) {
+            if (!patch.at("/patch/value/name").asText().equals(EXT_PROC)) {
+              continue;
+            }
+            metered = true;
+            if (!patch.at("/patch/operation").asText().equals("INSERT_AFTER")
+                || !patch.at("/match/listener/filterChain/filter/subFilter/name").asText()
+                    .equals(EXT_AUTHZ)) {
+              gaps.add("the EnvoyFilter does not insert ext_proc right after ext_authz");
+            }
+            gaps.addAll(envoyMeterGaps(patch.at("/patch/value/typed_config"),
+                ISTIO_AUTHZ_CLUSTER));
+          }
+        }
+        case "EnvoyExtensionPolicy" -> {
+          for (JsonNode extProc : doc.at("/spec/extProc")) {
+            metered = true;
+            if (!extProc.at("/backendRefs/0/name").asText().equals("authz")
+                || extProc.at("/backendRefs/0/port").asInt() != 7401) {
+              gaps.add("the EnvoyExtensionPolicy's extProc is not authz:7401");
+            }
+            if (!extProc.path("shadowMode").asBoolean()) {
+              gaps.add("the EnvoyExtensionPolicy's extProc is not in shadowMode");
+            }
+            if (!extProc.at("/processingMode/request").isObject()) {
+              gaps.add("the EnvoyExtensionPolicy's extProc does not send request headers");
+            }
+            if (!extProc.at("/processingMode/response/body").asText().equals("Streamed")) {
+              gaps.add("the EnvoyExtensionPolicy's extProc does not stream the response body");
+            }
+            if (!extProc.at("/metadata/accessibleNamespaces").toString().contains(EXT_AUTHZ)) {
+              gaps.add("the EnvoyExtensionPolicy's extProc gets no ext_authz metadata");
+            }
+          }
+        }
+        default -> { }
+      }
+    }
+    if (!metered) {
+      gaps.add("no ext_proc filter, EnvoyFilter or EnvoyExtensionPolicy meters responses");
+    }
+    return gaps;
+  }
+
+  private static List<String> envoyMeterGaps(JsonNode extProc, String cluster) {
+    List<String> gaps = new ArrayList<>();
+    if (!extProc.at("/grpc_service/envoy_grpc/cluster_name").asText().equals(cluster)) {
+      gaps.add("ext_proc does not call " + cluster);
+    }
+    if (!extProc.path("observability_mode").asBoolean()) {
+      gaps.add("ext_proc is not in observability_mode");
+    }
+    if (!extProc.at("/processing_mode/request_header_mode").asText().equals("SEND")) {
+      gaps.add("ext_proc does not send request headers");
+    }
+    if (!extProc.at("/processing_mode/response_body_mode").asText().equals("STREAMED")) {
+      gaps.add("ext_proc does not stream the response body");
+    }
+    if (!extProc.at("/metadata_options/forwarding_namespaces/untyped").toString()
+        .contains(EXT_AUTHZ)) {
+      gaps.add("ext_proc gets no ext_authz metadata");
+    }
+    return gaps;
+  }
+
+  /** The Envoy bootstrap a ConfigMap carries as envoy.yaml, or null. */
+  private static JsonNode envoyConfig(JsonNode configMap) throws IOException {
+    JsonNode envoyYaml = configMap.at("/data/envoy.yaml");
+    return envoyYaml.isTextual() ? YAML.readTree(envoyYaml.asText()) : null;
+  }
+
+  private static int filterIndex(JsonNode httpFilters, String name) {
+    for (int i = 0; i < httpFilters.size(); i++) {
+      if (httpFilters.get(i).path("name").asText().equals(name)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /**
