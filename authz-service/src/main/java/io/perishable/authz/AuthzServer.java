@@ -202,6 +202,9 @@ public final class AuthzServer implements AutoCloseable {
     UsageListener metered = response -> {
       usageMetrics.metered(response);
       settler.metered(response);
+      if (recorder != null) {
+        recorder.metered(response); // the completion hash and usage, into the audit trail
+      }
     };
     InetSocketAddress address = new InetSocketAddress(config.host(), config.port());
     Server server = serverTls

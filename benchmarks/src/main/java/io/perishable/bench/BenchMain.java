@@ -176,10 +176,11 @@ public final class BenchMain {
     HeapPerToken.Result heap = measureHeap();
 
     progress("starting the stack (fake upstream, control plane, authz-service and "
-        + BenchStack.EXTRA_REPLICAS + " more replicas, empty handler, 3 Envoys)");
+        + BenchStack.EXTRA_REPLICAS + " more replicas, empty handler, 4 Envoys)");
     try (BenchStack stack = BenchStack.start(repoRoot, out.resolve("stack"))) {
       stack.selfCheck();
       envoyRows(stack, table);
+      streamRows(stack, table);
       checkRows(stack, table);
       issueRows(stack, table);
       // Its enforcement check makes every replica refuse one revoked token on purpose.
@@ -315,6 +316,74 @@ public final class BenchMain {
         ResultTable.added(single.added(empty, alone, LoadResult::p50Micros)) + " / "
             + ResultTable.added(single.added(empty, alone, LoadResult::p99Micros)),
         "", ResultTable.Verdict.INFO, "ext_authz's own cost"));
+  }
+
+  /**
+   * (6) A streamed (SSE) chat completion through Envoy + ext_authz with the ext_proc filter
+   * (usage metering: every response chunk streamed to authz-service, which reads the usage,
+   * hashes the body and records a completion) vs the same Envoy config without it. Same token,
+   * body, connections; wrk times each request until the stream's last byte.
+   */
+  private void streamRows(BenchStack stack, ResultTable table) throws Exception {
+    BenchRequest request = stack.request();
+    Map<String, String> headers = request.headersWithToken();
+    byte[] body = request.streamedBody();
+    int c = profile.connections();
+    int rounds = profile.rounds();
+    Duration d = profile.measure();
+
+    progress("wrk: streamed responses, warming up both Envoys (" + profile.warmup().toSeconds()
+        + " s each)");
+    wrk.run("warmup stream unmetered", stack.envoyUnmeteredUrl(), headers, body, c,
+        profile.warmup());
+    wrk.run("warmup stream metered", stack.envoyUrl(), headers, body, c, profile.warmup());
+    long deniedBefore = stack.denied();
+
+    progress("wrk: streamed responses, " + c + " connections and 1, " + rounds + " rounds of "
+        + d.toSeconds() + " s per setup");
+    CpuTally unmeteredCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyUnmetered);
+    CpuTally meteredCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyWithAuthz);
+    Rounds loaded = Rounds.run(rounds,
+        r -> checked(unmeteredCpu.measure(() -> wrk.run("Stream, Envoy + ext_authz without "
+            + "ext_proc, " + c + " connections, round " + (r + 1), stack.envoyUnmeteredUrl(),
+            headers, body, c, d))),
+        r -> checked(meteredCpu.measure(() -> wrk.run("Stream, Envoy + ext_authz + ext_proc, "
+            + c + " connections, round " + (r + 1), stack.envoyUrl(), headers, body, c, d))));
+    Rounds single = Rounds.run(rounds,
+        r -> checked(wrk.run("Stream, Envoy + ext_authz without ext_proc, 1 connection, round "
+            + (r + 1), stack.envoyUnmeteredUrl(), headers, body, 1, d)),
+        r -> checked(wrk.run("Stream, Envoy + ext_authz + ext_proc, 1 connection, round "
+            + (r + 1), stack.envoyUrl(), headers, body, 1, d)));
+    if (stack.denied() > deniedBefore) {
+      errors.add("streamed: authz-service denied " + (stack.denied() - deniedBefore)
+          + " requests (last: " + stack.lastDenial() + ")");
+    }
+
+    table.add(new Row("6", "streamed (SSE) rps, with / without ext_proc (" + c + " conns)",
+        ResultTable.format(loaded.median(0, LoadResult::rps), "rps"),
+        ResultTable.format(loaded.median(1, LoadResult::rps), "rps"),
+        ResultTable.format(loaded.ratio(1, 0, LoadResult::rps), "x"), "",
+        ResultTable.Verdict.INFO, "usage metering's cost"));
+    table.add(new Row("6", "streamed p50 / p99, " + c + " connections",
+        pair(loaded.median(0, LoadResult::p50Micros), loaded.median(0, LoadResult::p99Micros)),
+        pair(loaded.median(1, LoadResult::p50Micros), loaded.median(1, LoadResult::p99Micros)),
+        ResultTable.added(loaded.added(1, 0, LoadResult::p50Micros)) + " / "
+            + ResultTable.added(loaded.added(1, 0, LoadResult::p99Micros)),
+        "", ResultTable.Verdict.INFO, "queueing included"));
+    table.add(new Row("6", "streamed added p50 / p99, 1 connection",
+        pair(single.median(0, LoadResult::p50Micros), single.median(0, LoadResult::p99Micros)),
+        pair(single.median(1, LoadResult::p50Micros), single.median(1, LoadResult::p99Micros)),
+        ResultTable.added(single.added(1, 0, LoadResult::p50Micros)) + " / "
+            + ResultTable.added(single.added(1, 0, LoadResult::p99Micros)),
+        "", ResultTable.Verdict.INFO, "to the stream's last byte"));
+    table.add(new Row("6", "streamed CPU per request: Envoy / JVM",
+        pair(unmeteredCpu.envoyMicrosPerRequest(), unmeteredCpu.jvmMicrosPerRequest()),
+        pair(meteredCpu.envoyMicrosPerRequest(), meteredCpu.jvmMicrosPerRequest()),
+        ResultTable.added(meteredCpu.envoyMicrosPerRequest()
+            - unmeteredCpu.envoyMicrosPerRequest()) + " / "
+            + ResultTable.added(meteredCpu.jvmMicrosPerRequest()
+            - unmeteredCpu.jvmMicrosPerRequest()),
+        "", ResultTable.Verdict.INFO, "JVM: authz-service, audit, fake upstream"));
   }
 
   /** (2) The Check RPC alone vs an empty handler, ghz at saturation and at half of it. */

@@ -24,10 +24,12 @@ public final class BenchRequest {
 
   private final String token;
   private final byte[] body;
+  private final byte[] streamedBody;
 
   public BenchRequest(String token) {
     this.token = token;
     this.body = ChatBodies.ofSize(BODY_BYTES);
+    this.streamedBody = ChatBodies.streamingOfSize(BODY_BYTES);
   }
 
   public String token() {
@@ -36,6 +38,14 @@ public final class BenchRequest {
 
   public byte[] body() {
     return body.clone();
+  }
+
+  /**
+   * The same size of chat completion asking for a stream ({@code "stream":true}, usage in the
+   * last event): the fake upstream answers with server-sent events, one flushed chunk each.
+   */
+  public byte[] streamedBody() {
+    return streamedBody.clone();
   }
 
   /** What the agent sends to Envoy with ext_authz: its {@code prs_} token. */

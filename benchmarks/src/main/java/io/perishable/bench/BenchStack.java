@@ -46,6 +46,9 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>an {@link EmptyAuthorizationServer} beside authz-service, the Check RPC's physical limit,
  *       and a third Envoy from the same file whose ext_authz calls it: what ext_authz costs
  *       before perishable does anything;
+ *   <li>"Envoy + ext_authz without metering": a fourth Envoy from the same file calling the same
+ *       authz-service, its access log to the same control plane, but without the ext_proc
+ *       filter: beside the stack's Envoy, what usage metering costs on a streamed response;
  *   <li>{@value #EXTRA_REPLICAS} more authz-service replicas on the same control plane (no
  *       Envoy in front, and no decision reports to the audit trail), so a revocation has
  *       {@value #EXTRA_REPLICAS} + 1 replicas to reach, and the Check can be measured without
@@ -69,6 +72,7 @@ public final class BenchStack implements AutoCloseable {
   private final LocalStack stack;
   private final Envoy envoyAlone;
   private final Envoy envoyEmptyAuthz;
+  private final Envoy envoyUnmetered;
   private final EmptyAuthorizationServer empty;
   private final DecisionCounter decisions;
   private final BenchRequest request;
@@ -79,12 +83,14 @@ public final class BenchStack implements AutoCloseable {
   private record Envoy(EnvoyProcess process, int port) {}
 
   private BenchStack(List<AutoCloseable> started, LocalStack stack, Envoy envoyAlone,
-      Envoy envoyEmptyAuthz, EmptyAuthorizationServer empty, DecisionCounter decisions,
-      BenchRequest request, List<AuthzServer> extraReplicas, ManagedChannel controlPlane) {
+      Envoy envoyEmptyAuthz, Envoy envoyUnmetered, EmptyAuthorizationServer empty,
+      DecisionCounter decisions, BenchRequest request, List<AuthzServer> extraReplicas,
+      ManagedChannel controlPlane) {
     this.started = started;
     this.stack = stack;
     this.envoyAlone = envoyAlone;
     this.envoyEmptyAuthz = envoyEmptyAuthz;
+    this.envoyUnmetered = envoyUnmetered;
     this.empty = empty;
     this.decisions = decisions;
     this.request = request;
@@ -110,6 +116,11 @@ public final class BenchStack implements AutoCloseable {
       Envoy emptyAuthz = startEnvoy(repoRoot, dataDir, "envoy-empty-authz", started,
           (port, admin) -> envoyConfig(repoRoot, port, admin, empty.port(), fakePort)
               .withoutHttpFilter(EXT_PROC_FILTER));
+      Envoy unmetered = startEnvoy(repoRoot, dataDir, "envoy-authz-unmetered", started,
+          (port, admin) -> envoyConfig(repoRoot, port, admin, stack.authzPort(), fakePort)
+              .withClusterEndpoint("perishable_control_plane", "127.0.0.1",
+                  stack.controlPlanePort())
+              .withoutHttpFilter(EXT_PROC_FILTER));
       ScheduledExecutorService cleaner = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "bench-journal-cleaner");
         t.setDaemon(true);
@@ -122,8 +133,8 @@ public final class BenchStack implements AutoCloseable {
           NettyChannelBuilder.forTarget(stack.controlPlaneTarget()).usePlaintext().build();
       started.add(controlPlane::shutdownNow);
       BenchRequest request = new BenchRequest(issueToken(operator(controlPlane, stack)));
-      return new BenchStack(started, stack, alone, emptyAuthz, empty, decisions, request,
-          replicas, controlPlane);
+      return new BenchStack(started, stack, alone, emptyAuthz, unmetered, empty, decisions,
+          request, replicas, controlPlane);
     } catch (IOException e) {
       closeAll(started);
       throw new UncheckedIOException(e);
@@ -272,6 +283,8 @@ public final class BenchStack implements AutoCloseable {
         BenchRequest.headersWithoutAuthz(stack.openAiKey(), "openai"));
     expect200("Envoy with ext_authz calling the empty handler", envoyEmptyAuthzUrl(),
         BenchRequest.headersWithoutAuthz(stack.openAiKey(), "openai"));
+    expectStream("Envoy with ext_authz, without ext_proc (streamed)", envoyUnmeteredUrl());
+    expectStream("Envoy with ext_authz and ext_proc (streamed)", envoyUrl());
     expectCheckOk("authz-service", stack.authzPort());
     expectCheckOk("empty Authorization handler", empty.port());
     if (decisions.denied() > 0) {
@@ -298,6 +311,31 @@ public final class BenchStack implements AutoCloseable {
     if (response.statusCode() != 200 || !response.body().contains("\"choices\"")) {
       throw new IllegalStateException(what + " answered " + response.statusCode() + " "
           + response.body() + " (expected 200 with a chat completion)");
+    }
+  }
+
+  /** A streamed chat completion: 200, server-sent events ending with the usage and [DONE]. */
+  private void expectStream(String what, URI url) {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    HttpRequest.Builder post = HttpRequest.newBuilder(url)
+        .timeout(java.time.Duration.ofSeconds(10))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(request.streamedBody()));
+    request.headersWithToken().forEach(post::header);
+    HttpResponse<String> response;
+    try {
+      response = http.send(post.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IllegalStateException(what + ": request failed: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(what + ": interrupted", e);
+    }
+    if (response.statusCode() != 200
+        || !response.headers().firstValue("content-type").orElse("")
+            .startsWith("text/event-stream")
+        || !response.body().contains("\"usage\"") || !response.body().contains("data: [DONE]")) {
+      throw new IllegalStateException(what + " answered " + response.statusCode() + " "
+          + response.body() + " (expected 200 with server-sent events, usage and [DONE])");
     }
   }
 
@@ -339,6 +377,32 @@ public final class BenchStack implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + envoyEmptyAuthz.port() + BenchRequest.PATH);
   }
 
+  /**
+   * Envoy with ext_authz calling authz-service, like {@link #envoyUrl()}, but without the
+   * ext_proc filter (no usage metering), at the benchmark path.
+   */
+  public URI envoyUnmeteredUrl() {
+    return URI.create("http://127.0.0.1:" + envoyUnmetered.port() + BenchRequest.PATH);
+  }
+
+  /** Responses authz-service metered so far, by scraping its metrics (any outcome). */
+  long meteredResponses() {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    try {
+      String text = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + stack.authz().metricsPort() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      return text.lines().filter(l -> l.startsWith("perishable_authz_metered_responses_total{"))
+          .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+          .sum();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
   /** The fake upstream's OpenAI key: what Envoy alone must be sent. Secret. */
   public String providerKey() {
     return stack.openAiKey();
@@ -359,12 +423,15 @@ public final class BenchStack implements AutoCloseable {
    * @param jvm this JVM: authz-service, the control plane and the fake upstream
    */
   public record CpuTimes(java.time.Duration envoyAlone, java.time.Duration envoyEmptyAuthz,
-      java.time.Duration envoyWithAuthz, java.time.Duration jvm) {}
+      java.time.Duration envoyWithAuthz, java.time.Duration envoyUnmetered,
+      java.time.Duration jvm) {}
 
   public CpuTimes cpuTimes() {
     return new CpuTimes(cpu(ProcessHandle.of(envoyAlone.process().pid())),
         cpu(ProcessHandle.of(envoyEmptyAuthz.process().pid())),
-        cpu(ProcessHandle.of(stack.envoy().pid())), cpu(Optional.of(ProcessHandle.current())));
+        cpu(ProcessHandle.of(stack.envoy().pid())),
+        cpu(ProcessHandle.of(envoyUnmetered.process().pid())),
+        cpu(Optional.of(ProcessHandle.current())));
   }
 
   private static java.time.Duration cpu(Optional<ProcessHandle> process) {

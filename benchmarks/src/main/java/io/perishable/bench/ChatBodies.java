@@ -9,6 +9,9 @@ public final class ChatBodies {
 
   private static final String PREFIX =
       "{\"model\":\"" + MODEL + "\",\"max_tokens\":64,\"temperature\":0.2,\"messages\":[";
+  /** As {@link #PREFIX}, asking for server-sent events with the usage in the last one. */
+  private static final String STREAMING_PREFIX = "{\"model\":\"" + MODEL + "\",\"max_tokens\":64,"
+      + "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[";
   private static final String SYSTEM = "{\"role\":\"system\",\"content\":\"You are a careful "
       + "assistant. Answer briefly and cite the documents you were given.\"}";
   private static final String SUFFIX = "]}";
@@ -25,14 +28,26 @@ public final class ChatBodies {
    *     message
    */
   public static byte[] ofSize(int bytes) {
+    return ofSize(PREFIX, bytes);
+  }
+
+  /**
+   * As {@link #ofSize}, with {@code "stream":true} and {@code stream_options.include_usage}: the
+   * answer comes as server-sent events, the last with the usage (OpenAI's streaming shape).
+   */
+  public static byte[] streamingOfSize(int bytes) {
+    return ofSize(STREAMING_PREFIX, bytes);
+  }
+
+  private static byte[] ofSize(String prefix, int bytes) {
     String userOpen = ",{\"role\":\"user\",\"content\":\"";
     String userClose = "\"}";
-    int fixed = PREFIX.length() + SYSTEM.length() + SUFFIX.length();
+    int fixed = prefix.length() + SYSTEM.length() + SUFFIX.length();
     if (bytes < fixed + userOpen.length() + userClose.length() + 1) {
       throw new IllegalArgumentException("a chat body needs at least "
           + (fixed + userOpen.length() + userClose.length() + 1) + " bytes, asked for " + bytes);
     }
-    StringBuilder out = new StringBuilder(bytes).append(PREFIX).append(SYSTEM);
+    StringBuilder out = new StringBuilder(bytes).append(prefix).append(SYSTEM);
     int perMessage = userOpen.length() + userClose.length();
     while (true) {
       int room = bytes - out.length() - SUFFIX.length() - perMessage;

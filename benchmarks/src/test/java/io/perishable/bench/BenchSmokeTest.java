@@ -9,14 +9,16 @@ import io.perishable.cli.stack.EnvoyBinary;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Java side of {@code bench/run --smoke}, so {@code ./bin/test} keeps the harness from
- * rotting without needing wrk or ghz: the stack the load generators talk to (three Envoys, the
- * fake upstream, authz-service and the empty handler) serves the exact benchmark request, the
+ * rotting without needing wrk or ghz: the stack the load generators talk to (four Envoys, the
+ * fake upstream, authz-service and the empty handler) serves the exact benchmark requests (plain
+ * and streamed), only the Envoy with ext_proc meters, the
  * heap measurement caches every token, a revocation reaches every replica, and every JMH
  * benchmark runs with an allowed fixture.
  * Nothing here is timed.
@@ -29,8 +31,24 @@ class BenchSmokeTest {
       stack.selfCheck();
 
       assertEquals(0, stack.denied(), stack.lastDenial());
-      // One request through Envoy with ext_authz, one Check straight to authz-service.
-      assertEquals(2, stack.allowed());
+      // Through Envoy with ext_authz: one plain and one streamed request; one streamed through
+      // the Envoy without ext_proc; one Check straight to authz-service.
+      assertEquals(4, stack.allowed());
+    }
+  }
+
+  @Test
+  void streamRow_onlyTheEnvoyWithExtProcMeters(@TempDir Path data) throws Exception {
+    try (BenchStack stack = BenchStack.start(EnvoyBinary.repoRoot(), data)) {
+      stack.selfCheck();
+
+      // Metered: the plain and the streamed request through the stack's Envoy (ext_proc on);
+      // never the stream through the Envoy without ext_proc, which was sent first.
+      Instant deadline = Instant.now().plusSeconds(30);
+      while (stack.meteredResponses() < 2 && Instant.now().isBefore(deadline)) {
+        Thread.sleep(50);
+      }
+      assertEquals(2, stack.meteredResponses());
     }
   }
 

@@ -32,6 +32,17 @@ class FixturesTest {
   }
 
   @Test
+  void streamingChatBody_hasTheSameSize_andAsksForAStreamWithUsage() throws Exception {
+    byte[] body = ChatBodies.streamingOfSize(2048);
+
+    assertEquals(2048, body.length);
+    JsonNode json = new ObjectMapper().readTree(body);
+    assertEquals(ChatBodies.MODEL, json.path("model").asText());
+    assertTrue(json.path("stream").asBoolean());
+    assertTrue(json.at("/stream_options/include_usage").asBoolean());
+  }
+
+  @Test
   void envoyAlone_isTheShippedConfigWithoutExtAuthz(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("alone.yaml");
     BenchStack.envoyAloneConfig(EnvoyBinary.repoRoot(), 10001, 9902, 7401, 7480).write(file);

@@ -3,10 +3,18 @@ package io.perishable.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
 import io.perishable.controlplane.ControlPlaneServer;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.config.IssuerCredential;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
+import io.perishable.proto.v1.DecisionReport;
+import io.perishable.proto.v1.ReportAck;
+import io.perishable.proto.v1.ReportBatch;
+import io.perishable.proto.v1.ReportServiceGrpc;
+import io.perishable.proto.v1.ResponseMetering;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +28,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,6 +116,54 @@ class AuditCommandTest {
     assertEquals(ExitCodes.DAMAGED_DATA, tampered.exit());
     assertTrue(tampered.err().contains("FAILED at seq 3") && tampered.err()
         .contains("hash mismatch"), tampered.err());
+  }
+
+  @Test
+  void exportThenVerify_aCompletionRecordFromAReplica() throws Exception {
+    String hash = "5e".repeat(32);
+    ControlPlaneServer server = start();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+        .usePlaintext().build();
+    try {
+      BlockingQueue<Long> acks = new LinkedBlockingQueue<>();
+      StreamObserver<ReportBatch> replica = ReportServiceGrpc.newStub(channel).report(
+          new StreamObserver<>() {
+            @Override
+            public void onNext(ReportAck ack) {
+              acks.add(ack.getDurableThroughSeq());
+            }
+
+            @Override
+            public void onError(Throwable t) {}
+
+            @Override
+            public void onCompleted() {}
+          });
+      replica.onNext(ReportBatch.newBuilder().setReplicaId("authz-1").setSpoolId("spool-1")
+          .addDecisions(DecisionReport.newBuilder().setSeq(1).setTimeMs(1).setAllowed(true)
+              .setTokenId("tok-1").setRequestId("req-1").setMetering(ResponseMetering
+                  .newBuilder().setOutcome(ResponseMetering.Outcome.USAGE)
+                  .setCompletionHash(hash).setUpstreamStatus(200).setInputTokens(7)
+                  .setOutputTokens(5)))
+          .build());
+      assertEquals(1L, acks.poll(10, TimeUnit.SECONDS), "the completion is durable");
+      replica.onCompleted();
+    } finally {
+      channel.shutdownNow();
+      server.close();
+    }
+
+    Path data = dir.resolve("cp");
+    Path export = dir.resolve("export.jsonl");
+    Run exported = run("audit", "export", "--data-dir=" + data, "--out=" + export);
+    assertEquals(ExitCodes.OK, exported.exit(), exported.err());
+    Run verified = run("audit", "verify", "--file=" + export, "--keys-from=" + data);
+    assertEquals(ExitCodes.OK, verified.exit(), verified.err());
+    String completion = Files.readAllLines(export).stream()
+        .filter(l -> l.contains("\"type\":\"completion\"")).findFirst().orElseThrow();
+    assertTrue(completion.contains("\"completion_hash\":\"" + hash + "\"")
+        && completion.contains("\"request_id\":\"req-1\"")
+        && completion.contains("\"output_tokens\":\"5\""), completion);
   }
 
   @Test

@@ -97,13 +97,14 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     ctx.close();
   }
 
-  private static void writeJson(
+  private void writeJson(
       ChannelHandlerContext ctx,
       Reply.Json json,
       long id,
       HttpVersion requestVersion,
       boolean keepAlive) {
     byte[] bytes = json.body().toString().getBytes(UTF_8);
+    journal.sent(id, bytes);
     FullHttpResponse response =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1,
@@ -118,7 +119,7 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     closeUnlessKeptAlive(ctx.writeAndFlush(response), keepAlive);
   }
 
-  private static void writeEventStream(
+  private void writeEventStream(
       ChannelHandlerContext ctx,
       Reply.EventStream stream,
       long id,
@@ -138,13 +139,14 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     setConnection(head, requestVersion, reuse);
     ctx.writeAndFlush(head);
     for (String frame : stream.frames()) {
+      journal.sent(id, frame.getBytes(UTF_8));
       ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(frame, UTF_8)));
     }
     closeUnlessKeptAlive(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), reuse);
   }
 
   /** The head and the first {@code frames} frames of a stream, then the connection drops. */
-  private static void writeCutEventStream(
+  private void writeCutEventStream(
       ChannelHandlerContext ctx, Reply.EventStream stream, long id, int frames) {
     HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     head.headers()
@@ -154,6 +156,7 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     ctx.writeAndFlush(head);
     List<String> all = stream.frames();
     for (int i = 0; i < Math.min(frames, all.size()); i++) {
+      journal.sent(id, all.get(i).getBytes(UTF_8));
       ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(all.get(i), UTF_8)));
     }
     ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);

@@ -11,6 +11,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -144,6 +145,17 @@ public final class FakeLlmUpstream implements AutoCloseable {
    */
   public RecordedRequest lastRequest() {
     return journal.last();
+  }
+
+  /**
+   * The response body bytes the fake wrote for a request, exactly (a stream's frames as sent,
+   * only those sent before a cut), so a test can compare what passed Envoy with what left here.
+   *
+   * @param requestId the id in the response's {@code x-fake-llm-request-id} header
+   * @return empty if no body was written for that id (or it was cleared)
+   */
+  public Optional<byte[]> responseBody(long requestId) {
+    return journal.sentBody(requestId);
   }
 
   /** Forgets all recorded requests; request ids keep counting so they stay unique. */

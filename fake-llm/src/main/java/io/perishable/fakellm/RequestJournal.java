@@ -1,10 +1,15 @@
 package io.perishable.fakellm;
 
+import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
- * The arrival-ordered log of everything the fake upstream received, shared by all connections.
+ * The arrival-ordered log of everything the fake upstream received, and of the response body
+ * bytes it sent for each request, shared by all connections.
  *
  * <p>Request ids start at 1 and keep counting across {@link #clear()}, so an id seen in an {@code
  * x-fake-llm-request-id} response header never names two different requests.
@@ -19,11 +24,27 @@ final class RequestJournal {
   // @GuardedBy("lock")
   private long lastId;
 
+  // @GuardedBy("lock"): the response body bytes written for each request id, so far
+  private final Map<Long, ByteArrayOutputStream> sent = new HashMap<>();
+
   /** Appends a request and returns its id. */
   long record(RecordedRequest request) {
     synchronized (lock) {
       requests.add(request);
       return ++lastId;
+    }
+  }
+
+  /** Notes response body bytes written for request {@code id} (appended to earlier ones). */
+  void sent(long id, byte[] bytes) {
+    synchronized (lock) {
+      sent.computeIfAbsent(id, k -> new ByteArrayOutputStream()).writeBytes(bytes);
+    }
+  }
+
+  Optional<byte[]> sentBody(long id) {
+    synchronized (lock) {
+      return Optional.ofNullable(sent.get(id)).map(ByteArrayOutputStream::toByteArray);
     }
   }
 
@@ -46,6 +67,7 @@ final class RequestJournal {
   void clear() {
     synchronized (lock) {
       requests.clear();
+      sent.clear();
     }
   }
 }

@@ -64,6 +64,11 @@ public final class ResponseMeter {
     }
   }
 
+  /** True once the response has been reported: nothing later can change what was metered. */
+  public boolean finished() {
+    return reported;
+  }
+
   /** The stream ended before the response did (client gone, upstream reset, Envoy closing). */
   public void cut() {
     report(false);

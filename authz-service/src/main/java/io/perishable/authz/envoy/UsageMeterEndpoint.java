@@ -25,6 +25,12 @@ import java.util.logging.Logger;
  * mode Envoy does not wait for answers; otherwise every message is answered with "continue".
  *
  * <p>Metering never fails a response: a broken message is logged and the stream carries on.
+ *
+ * <p>Once the response has ended (and been metered), this side closes the stream at once. In
+ * observability mode Envoy otherwise keeps each stream open for its {@code
+ * deferred_close_timeout} (5 s) after the request is done; at a few thousand requests per
+ * second those idle streams fill the {@code perishable_authz} cluster's concurrent-request
+ * limit, which ext_authz's Checks share, and Checks fail ({@code 503 authz_unavailable}).
  */
 public final class UsageMeterEndpoint extends ExternalProcessorGrpc.ExternalProcessorImplBase {
   private static final Logger LOG = Logger.getLogger(UsageMeterEndpoint.class.getName());
@@ -44,8 +50,13 @@ public final class UsageMeterEndpoint extends ExternalProcessorGrpc.ExternalProc
       StreamObserver<ProcessingResponse> responses) {
     ResponseMeter meter = new ResponseMeter(listener, maxEventBytes);
     return new StreamObserver<>() {
+      private boolean closed;
+
       @Override
       public void onNext(ProcessingRequest request) {
+        if (closed) {
+          return;
+        }
         try {
           meter(request);
         } catch (RuntimeException e) {
@@ -53,6 +64,10 @@ public final class UsageMeterEndpoint extends ExternalProcessorGrpc.ExternalProc
         }
         if (!request.getObservabilityMode()) {
           responses.onNext(carryOn(request));
+        }
+        if (meter.finished()) {
+          closed = true;
+          responses.onCompleted();
         }
       }
 
@@ -93,7 +108,10 @@ public final class UsageMeterEndpoint extends ExternalProcessorGrpc.ExternalProc
       @Override
       public void onCompleted() {
         meter.cut();
-        responses.onCompleted();
+        if (!closed) {
+          closed = true;
+          responses.onCompleted();
+        }
       }
     };
   }

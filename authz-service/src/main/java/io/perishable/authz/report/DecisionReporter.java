@@ -1,6 +1,8 @@
 package io.perishable.authz.report;
 
 import io.grpc.Channel;
+import io.perishable.authz.budget.MeteredResponse;
+import io.perishable.authz.budget.UsageListener;
 import io.perishable.authz.decision.AuthzRequest;
 import io.perishable.authz.decision.Decision;
 import io.perishable.authz.decision.DecisionListener;
@@ -35,9 +37,15 @@ import java.util.logging.Logger;
  * requests with {@code audit_unavailable}; {@link SpoolFullPolicy#KEEP_SERVING} serves on and
  * counts each decision it could not record in {@link #unrecordedDecisions()}.
  *
- * <p>Thread-safe; {@link #decided} never blocks on the network and never throws.
+ * <p><b>Completions.</b> The same spool and stream carry each forwarded request's metered
+ * response ({@link #metered}, from Envoy's ext_proc stream): the SHA-256 of the response body
+ * and the usage the provider reported, which the control plane records as a {@code completion}
+ * record joined to the {@code used} one by request id. Never the response text.
+ *
+ * <p>Thread-safe; {@link #decided} and {@link #metered} never block on the network and never
+ * throw.
  */
-public final class DecisionReporter implements DecisionListener, AutoCloseable {
+public final class DecisionReporter implements DecisionListener, UsageListener, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DecisionReporter.class.getName());
 
   private final Spool spool;
@@ -89,6 +97,20 @@ public final class DecisionReporter implements DecisionListener, AutoCloseable {
       // this path (a bug in building the report) is counted the same way.
       spool.countUnrecorded();
       LOG.log(Level.SEVERE, "could not build a decision report", e);
+    }
+  }
+
+  /**
+   * Spools the completion of a forwarded request: its response's hash and usage. A response
+   * Envoy did not name a request id for cannot be joined to its decision and is still recorded.
+   */
+  @Override
+  public void metered(MeteredResponse response) {
+    try {
+      spool.append(CompletionReports.of(response, clock.millis()));
+    } catch (RuntimeException e) {
+      spool.countUnrecorded();
+      LOG.log(Level.SEVERE, "could not build a completion report", e);
     }
   }
 

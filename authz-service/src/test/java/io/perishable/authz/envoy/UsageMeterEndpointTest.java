@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.Test;
 class UsageMeterEndpointTest {
   private final List<MeteredResponse> metered = new CopyOnWriteArrayList<>();
   private final List<ProcessingResponse> answers = new CopyOnWriteArrayList<>();
+  private final AtomicBoolean closedByServer = new AtomicBoolean();
   private Server server;
   private ManagedChannel channel;
 
@@ -62,7 +64,9 @@ class UsageMeterEndpointTest {
       public void onError(Throwable t) {}
 
       @Override
-      public void onCompleted() {}
+      public void onCompleted() {
+        closedByServer.set(true);
+      }
     });
   }
 
@@ -137,5 +141,23 @@ class UsageMeterEndpointTest {
     assertEquals(List.of(), answers);
     assertEquals(1, metered.size());
     assertFalse(metered.get(0).complete());
+  }
+
+  @Test
+  void observabilityMode_serverClosesTheStreamAsSoonAsTheResponseEnded() {
+    StreamObserver<ProcessingRequest> stream = open();
+    stream.onNext(requestHeaders(true));
+    stream.onNext(responseHeaders(true));
+    stream.onNext(body("data: {\"choices\":[]}\n\n", false, true));
+    assertFalse(closedByServer.get(), "the response has not ended yet");
+
+    stream.onNext(body("data: [DONE]\n\n", true, true));
+
+    // Without waiting for Envoy's half-close (deferred by up to 5 s in observability mode).
+    assertTrue(closedByServer.get());
+    assertEquals(1, metered.size());
+    assertTrue(metered.get(0).complete());
+    stream.onCompleted(); // Envoy's late half-close changes nothing
+    assertEquals(1, metered.size());
   }
 }

@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.perishable.authz.budget.MeteredResponse;
+import io.perishable.authz.budget.ReportedUsage;
+import io.perishable.proto.v1.DecisionReport;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +62,23 @@ class DecisionReporterTest {
           "only the newest segment is left: " + reporter.spoolBytes());
       assertEquals(0, reporter.unrecordedDecisions());
       assertEquals(reporter.spoolId(), controlPlane.spoolIds.get(0));
+    }
+  }
+
+  @Test
+  void meteredResponse_travelsTheSameSpool_afterItsDecision() throws Exception {
+    controlPlane.up();
+    try (DecisionReporter reporter = start()) {
+      reporter.decided(request(1), decision(1), 150_000);
+      reporter.metered(new MeteredResponse("req-1", "tok-1", "openai", 200, true,
+          Optional.of(new ReportedUsage(12, 34)), "cd".repeat(32)));
+      awaitAllReceived(reporter, 2);
+
+      assertFalse(controlPlane.reports.get(1L).hasMetering(), "seq 1 is the decision");
+      DecisionReport completion = controlPlane.reports.get(2L);
+      assertEquals("cd".repeat(32), completion.getMetering().getCompletionHash());
+      assertEquals(34, completion.getMetering().getOutputTokens());
+      assertEquals("req-1", completion.getRequestId());
     }
   }
 

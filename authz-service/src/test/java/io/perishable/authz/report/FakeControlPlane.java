@@ -29,6 +29,8 @@ final class FakeControlPlane implements AutoCloseable {
   private final ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
   final Map<Long, AtomicInteger> received = new ConcurrentHashMap<>();
   final List<String> spoolIds = new CopyOnWriteArrayList<>();
+  /** The last report received under each seq. */
+  final Map<Long, DecisionReport> reports = new ConcurrentHashMap<>();
   final AtomicInteger streams = new AtomicInteger();
   final AtomicInteger breakNextStreams = new AtomicInteger();
   private Server server;
@@ -80,6 +82,7 @@ final class FakeControlPlane implements AutoCloseable {
           spoolIds.add(batch.getSpoolId());
           for (DecisionReport d : batch.getDecisionsList()) {
             received.computeIfAbsent(d.getSeq(), s -> new AtomicInteger()).incrementAndGet();
+            reports.put(d.getSeq(), d);
           }
           if (breakThis) {
             out.onError(Status.UNAVAILABLE.withDescription("test breaks this stream")

@@ -18,6 +18,13 @@ public enum AuditEventType {
   /** The upstream answered a request (from Envoy's access log): status and latency. */
   RESPONSE("response"),
   /**
+   * An authz replica metered the response to a request it allowed (Envoy's ext_proc stream):
+   * attribute {@code completion_hash} (SHA-256 of the response body, never the text), the
+   * usage the provider reported and how the response ended; joined to {@code used} by
+   * {@code request_id}.
+   */
+  COMPLETION("completion"),
+  /**
    * A signed statement of the chain head, written only by the log itself: {@code
    * checkpoint_seq} and {@code checkpoint_hash} name the record before it, {@code key_id} and
    * {@code signature} the Ed25519 checkpoint key and its signature.

@@ -18,8 +18,9 @@ import javax.annotation.Nullable;
  * <p><b>No secrets.</b> Records name tokens by their token <em>id</em> (the 22-character id
  * inside the claims), never by the {@code prs_…} token itself, and carry a hash of the request
  * body ({@link #hashPrompt(byte[])}), never the prompt. The constructor refuses any string
- * field or attribute value that starts with {@code prs_}, and a {@code prompt_hash} that is not
- * lowercase hex, so a token or a prompt cannot slip into the permanent log by mistake.
+ * field or attribute value that starts with {@code prs_}, a {@code prompt_hash} that is not
+ * lowercase hex, and a {@value #COMPLETION_HASH_ATTRIBUTE} attribute that is not a SHA-256 in
+ * hex, so a token, a prompt or a completion cannot slip into the permanent log by mistake.
  *
  * <p>The byte-exact encoding ({@link #canonicalBytes()}), the chain rule {@code hash =
  * BLAKE3(prev_hash ‖ canonical bytes)} and the JSONL export line ({@link #exportLine()}) are
@@ -81,6 +82,12 @@ public record AuditRecord(
   /** Prefix of every {@code prs_…} token; values starting with it are refused. */
   private static final String TOKEN_PREFIX = "prs_";
 
+  /**
+   * Attribute of a {@code completion} record: lowercase hex SHA-256 of the response body,
+   * exactly 64 characters (never the text; the constructor refuses anything else).
+   */
+  public static final String COMPLETION_HASH_ATTRIBUTE = "completion_hash";
+
   public AuditRecord {
     if (seq < 1) {
       throw new IllegalArgumentException("seq starts at 1, got " + seq);
@@ -120,6 +127,12 @@ public record AuditRecord(
       }
     }
     attributes = Collections.unmodifiableSortedMap(attrs);
+    String completionHash = attrs.get(COMPLETION_HASH_ATTRIBUTE);
+    if (completionHash != null
+        && (completionHash.length() != 64 || !ChainHash.isLowerHex(completionHash))) {
+      throw new IllegalArgumentException("attribute completion_hash must be 64 lowercase hex"
+          + " characters: a hash of the response, never its text");
+    }
     boolean checkpointFields =
         checkpointSeq != null || checkpointHash != null || signature != null;
     if (type == AuditEventType.CHECKPOINT) {

@@ -87,7 +87,7 @@ public final class RebuiltState {
           keyIds.add(r.keyId());
         }
       }
-      case USED, DENIED -> ledger.recordedBy(r);
+      case USED, DENIED, COMPLETION -> ledger.recordedBy(r);
       default -> { }
     }
   }

@@ -3,10 +3,12 @@ package io.perishable.controlplane.report;
 import io.perishable.controlplane.audit.AuditEventType;
 import io.perishable.controlplane.audit.AuditRecord;
 import io.perishable.proto.v1.DecisionReport;
+import io.perishable.proto.v1.ResponseMetering;
 
 /**
  * Turns a reported decision into the audit record's fields: {@code used} when allowed, {@code
- * denied} (with reason code and status) when refused; replica id, the replica's seq and spool id
+ * denied} (with reason code and status) when refused, {@code completion} for a metered response
+ * (the report's {@code metering}); replica id, the replica's seq and spool id
  * (the de-duplication key) and the replica's decision time as attributes.
  *
  * <p>Several fields come from the client (path, model, request id). {@link AuditRecord} refuses
@@ -16,10 +18,15 @@ import io.perishable.proto.v1.DecisionReport;
  */
 final class DecisionRecords {
   static final String REDACTED = "[redacted: looked like a prs_ token]";
+  /** Attribute of a {@code completion} record: {@code usage}, {@code no_usage} or {@code cut}. */
+  static final String METERING_ATTRIBUTE = "metering";
 
   private DecisionRecords() {}
 
   static AuditRecord.Builder of(ReportSource source, DecisionReport d) {
+    if (d.hasMetering()) {
+      return completion(source, d);
+    }
     AuditRecord.Builder b = identity(source, d)
         .tokenId(safe(d.getTokenId()))
         .agentId(safe(d.getAgentId()))
@@ -48,6 +55,43 @@ final class DecisionRecords {
   }
 
   /**
+   * A metered response: {@code completion}, with the upstream's status, the request and token
+   * ids, and as attributes the completion hash, the metering outcome and the reported usage.
+   */
+  private static AuditRecord.Builder completion(ReportSource source, DecisionReport d) {
+    ResponseMetering m = d.getMetering();
+    AuditRecord.Builder b = identity(source, d)
+        .tokenId(safe(d.getTokenId()))
+        .requestId(safe(d.getRequestId()))
+        .attribute("upstream", safe(d.getUpstream()))
+        .attribute("metered_at_ms", Long.toString(d.getTimeMs()))
+        .attribute(METERING_ATTRIBUTE, outcome(m.getOutcome()));
+    if (m.getUpstreamStatus() > 0) {
+      b.status(m.getUpstreamStatus());
+    }
+    String hash = m.getCompletionHash();
+    if (hash.length() == 64 && isLowerHex(hash)) {
+      b.attribute(AuditRecord.COMPLETION_HASH_ATTRIBUTE, hash);
+    } else {
+      b.attribute("completion_hash_invalid", "true");
+    }
+    if (m.getOutcome() == ResponseMetering.Outcome.USAGE) {
+      b.attribute("input_tokens", Long.toUnsignedString(m.getInputTokens()))
+          .attribute("output_tokens", Long.toUnsignedString(m.getOutputTokens()));
+    }
+    return b;
+  }
+
+  private static String outcome(ResponseMetering.Outcome outcome) {
+    return switch (outcome) {
+      case USAGE -> "usage";
+      case NO_USAGE -> "no_usage";
+      case CUT -> "cut";
+      default -> "unknown";
+    };
+  }
+
+  /**
    * The least record of a decision: what it was and where it came from. Used if the full record
    * is refused for a reason {@link #of} did not foresee, so the decision still counts.
    */
@@ -56,7 +100,9 @@ final class DecisionRecords {
   }
 
   private static AuditRecord.Builder identity(ReportSource source, DecisionReport d) {
-    return AuditRecord.builder(d.getAllowed() ? AuditEventType.USED : AuditEventType.DENIED)
+    AuditEventType type = d.hasMetering() ? AuditEventType.COMPLETION
+        : d.getAllowed() ? AuditEventType.USED : AuditEventType.DENIED;
+    return AuditRecord.builder(type)
         .replicaId(safe(source.replicaId()))
         .attribute(InMemoryReportLedger.SEQ_ATTRIBUTE, Long.toUnsignedString(d.getSeq()))
         .attribute(InMemoryReportLedger.SPOOL_ATTRIBUTE, safe(source.spoolId()));

@@ -66,8 +66,8 @@ public final class InMemoryReportLedger implements ReportLedger {
 
   /**
    * A ledger holding every reported decision in {@code log}: scans all of it (records of type
-   * {@code used} and {@code denied} with a {@value #SEQ_ATTRIBUTE} attribute). Call before the
-   * report endpoint serves.
+   * {@code used}, {@code denied} and {@code completion} with a {@value #SEQ_ATTRIBUTE}
+   * attribute). Call before the report endpoint serves.
    */
   public static InMemoryReportLedger rebuildFrom(AuditLog log) {
     InMemoryReportLedger ledger = new InMemoryReportLedger();
@@ -81,11 +81,12 @@ public final class InMemoryReportLedger implements ReportLedger {
 
   /**
    * Notes the decision an audit record holds, if it is one ReportEndpoint wrote (type {@code
-   * used} or {@code denied} with {@value #SEQ_ATTRIBUTE} and {@value #SPOOL_ATTRIBUTE}); other
-   * records are ignored.
+   * used}, {@code denied} or {@code completion} with {@value #SEQ_ATTRIBUTE} and {@value
+   * #SPOOL_ATTRIBUTE}); other records are ignored.
    */
   public void recordedBy(AuditRecord r) {
-    if (r.type() != AuditEventType.USED && r.type() != AuditEventType.DENIED) {
+    if (r.type() != AuditEventType.USED && r.type() != AuditEventType.DENIED
+        && r.type() != AuditEventType.COMPLETION) {
       return;
     }
     String seq = r.attributes().get(SEQ_ATTRIBUTE);

@@ -141,6 +141,20 @@ class AuditRecordTest {
   }
 
   @Test
+  void record_refusesACompletionHashThatIsNotASha256() throws Exception {
+    IllegalArgumentException text = assertThrows(IllegalArgumentException.class,
+        () -> seal(AuditRecord.builder(AuditEventType.COMPLETION)
+            .attribute("completion_hash", "Hello! How can I help you today?")));
+    assertTrue(text.getMessage().contains("never its text"), text.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> seal(AuditRecord.builder(AuditEventType.COMPLETION)
+            .attribute("completion_hash", "AB".repeat(32))));
+    AuditRecord ok = seal(AuditRecord.builder(AuditEventType.COMPLETION)
+        .attribute("completion_hash", "ab".repeat(32)));
+    assertEquals(ok, parse(new String(ok.exportLine(), StandardCharsets.UTF_8)));
+  }
+
+  @Test
   void record_refusesLoneSurrogates() {
     assertThrows(IllegalArgumentException.class,
         () -> seal(AuditRecord.builder(AuditEventType.USED).model("bad\uD800")));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.perishable.controlplane.MutableClock;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -73,6 +74,7 @@ class PythonVerifierTest {
           .attribute("prev_hash", "not the chain's").attribute("hash", "nor this")).join();
       log.append(AuditRecord.builder(AuditEventType.RESPONSE).requestId("req-2").status(-1)
           .latencyUs(Long.MAX_VALUE)).join();
+      log.append(completion("ab".repeat(32))).join();
       export = dataDir.resolve("export.jsonl");
       new AuditExporter(log).export(1, Long.MAX_VALUE, export);
     }
@@ -142,6 +144,33 @@ class PythonVerifierTest {
     assertEquals(1, r.exitCode(), r.output());
     assertEquals("records after the start are not covered by a checkpoint signature",
         r.output());
+  }
+
+  @Test
+  void completionText_inARechainedRecord_rejected() throws Exception {
+    // A completion record whose completion_hash holds text, with a self-consistent hash: the
+    // Java log refuses to write it, so it is written here by hand, as a forger would.
+    String good = new String(completion("ab".repeat(32)).snapshot()
+        .build(1, 1_764_028_800_000L, ChainHash.GENESIS, ChainHash.GENESIS).canonicalBytes(),
+        StandardCharsets.UTF_8);
+    byte[] canonical = good.replace("ab".repeat(32), "Sure! Here is the plan: step one")
+        .getBytes(StandardCharsets.UTF_8);
+    ChainHash hash = new ChainHasher().next(ChainHash.GENESIS, canonical, 0, canonical.length,
+        -1);
+    String c = new String(canonical, StandardCharsets.UTF_8);
+    writeLines(export, List.of(c.substring(0, c.length() - 1) + ",\"prev_hash\":\""
+        + ChainHash.GENESIS.hex() + "\",\"hash\":\"" + hash.hex() + "\"}"));
+
+    PythonVerifier.Result r = python.verify(export, List.of());
+    assertEquals(1, r.exitCode(), r.output());
+    assertEquals("line 1 (seq 1): completion_hash is not a SHA-256", r.output());
+  }
+
+  private static AuditRecord.Builder completion(String hash) {
+    return AuditRecord.builder(AuditEventType.COMPLETION).tokenId("kUeegR5bfDXGPBY_-IN4RQ")
+        .requestId("req-2").status(200).replicaId("authz-1").attribute("completion_hash", hash)
+        .attribute("metering", "usage").attribute("input_tokens", "12")
+        .attribute("output_tokens", "34");
   }
 
   @Test

@@ -18,6 +18,7 @@ import io.perishable.proto.v1.DecisionReport;
 import io.perishable.proto.v1.ReportAck;
 import io.perishable.proto.v1.ReportBatch;
 import io.perishable.proto.v1.ReportServiceGrpc;
+import io.perishable.proto.v1.ResponseMetering;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -251,6 +252,85 @@ class ReportEndpointTest {
     assertEquals(1, new ReplicaStream(serve(log)).send(sneaky).awaitAck());
 
     assertEquals(DecisionRecords.REDACTED, decisionRecords(log).get(0).model());
+  }
+
+  static DecisionReport completion(long seq, ResponseMetering.Outcome outcome) {
+    ResponseMetering.Builder m = ResponseMetering.newBuilder().setOutcome(outcome)
+        .setCompletionHash("cd".repeat(32)).setUpstreamStatus(200);
+    if (outcome == ResponseMetering.Outcome.USAGE) {
+      m.setInputTokens(12).setOutputTokens(34);
+    }
+    return DecisionReport.newBuilder().setSeq(seq).setTimeMs(2_000 + seq).setAllowed(true)
+        .setTokenId("tok0000000000000000001").setRequestId("req-1").setUpstream("openai")
+        .setMetering(m).build();
+  }
+
+  private static List<AuditRecord> completionRecords(AuditLog auditLog) {
+    List<AuditRecord> out = new ArrayList<>();
+    try (AuditLog.Reader reader = auditLog.readFrom(1)) {
+      reader.forEachRemaining(r -> {
+        if (r.type() == AuditEventType.COMPLETION) {
+          out.add(r);
+        }
+      });
+    }
+    return out;
+  }
+
+  @Test
+  void meteredResponse_isACompletionRecord_withHashUsageAndOutcome() throws Exception {
+    ReportBatch b = ReportBatch.newBuilder().setReplicaId(REPLICA).setSpoolId(SPOOL)
+        .addDecisions(decision(1))
+        .addDecisions(completion(2, ResponseMetering.Outcome.USAGE))
+        .addDecisions(completion(3, ResponseMetering.Outcome.CUT)).build();
+    assertEquals(3, new ReplicaStream(serve(log)).send(b).awaitAck());
+
+    List<AuditRecord> completions = completionRecords(log);
+    assertEquals(2, completions.size());
+    AuditRecord c = completions.get(0);
+    assertEquals("tok0000000000000000001", c.tokenId());
+    assertEquals("req-1", c.requestId(), "joins the used record of seq 1");
+    assertEquals(200, c.status());
+    assertEquals(REPLICA, c.replicaId());
+    assertNull(c.promptHash());
+    assertEquals("cd".repeat(32), c.attributes().get("completion_hash"));
+    assertEquals("usage", c.attributes().get("metering"));
+    assertEquals("12", c.attributes().get("input_tokens"));
+    assertEquals("34", c.attributes().get("output_tokens"));
+    assertEquals("openai", c.attributes().get("upstream"));
+    assertEquals("2002", c.attributes().get("metered_at_ms"));
+    AuditRecord cut = completions.get(1);
+    assertEquals("cut", cut.attributes().get("metering"));
+    assertNull(cut.attributes().get("input_tokens"), "a cut stream reports no usage");
+    assertEquals(1, decisionRecords(log).size(), "a completion is not a decision");
+  }
+
+  @Test
+  void completion_isDeduplicated_acrossAControlPlaneRestart() throws Exception {
+    ReportBatch b = ReportBatch.newBuilder().setReplicaId(REPLICA).setSpoolId(SPOOL)
+        .addDecisions(decision(1))
+        .addDecisions(completion(2, ResponseMetering.Outcome.NO_USAGE)).build();
+    assertEquals(2, new ReplicaStream(serve(log)).send(b).awaitAck());
+    log.close();
+    log = openAuditLog();
+
+    assertEquals(2, new ReplicaStream(serve(log)).send(b).awaitAck());
+    assertEquals(1, completionRecords(log).size());
+    assertEquals(1, decisionRecords(log).size());
+  }
+
+  @Test
+  void completionHashThatIsNotAHash_isNotRecorded_butTheCompletionIs() throws Exception {
+    DecisionReport text = completion(1, ResponseMetering.Outcome.USAGE).toBuilder()
+        .setMetering(ResponseMetering.newBuilder().setOutcome(ResponseMetering.Outcome.USAGE)
+            .setCompletionHash("Hello! How can I help you today?")).build();
+    ReportBatch b = ReportBatch.newBuilder().setReplicaId(REPLICA).setSpoolId(SPOOL)
+        .addDecisions(text).build();
+    assertEquals(1, new ReplicaStream(serve(log)).send(b).awaitAck());
+
+    AuditRecord c = completionRecords(log).get(0);
+    assertNull(c.attributes().get("completion_hash"));
+    assertEquals("true", c.attributes().get("completion_hash_invalid"));
   }
 
   /** Delegates to a real log, except that its {@code failAt}-th append fails. */
