@@ -87,9 +87,7 @@ public final class AuditRestartBench {
               throw new IllegalStateException("snapshot failed at " + seq, e);
             }
           });
-      long start = System.nanoTime();
-      append(log, clock, records);
-      appendNanos = System.nanoTime() - start;
+      appendNanos = append(log, clock, records);
       snapshotter.catchUp();
       // Records after the newest snapshot, as after a crash: the restart folds them.
       append(log, clock, Math.max(1, records / 50));
@@ -133,29 +131,45 @@ public final class AuditRestartBench {
         median(full), median(fromSnapshot), snapshotSeq, after, snapshotBytes);
   }
 
-  /** {@code count} appends, up to 4096 of them waiting at once (so group commit batches). */
-  private static void append(AuditLog log, Clock clock, int count) {
+  /** Appends built ahead of the timed part at a time, so the generator is not what is timed. */
+  private static final int SLICE = 16_384;
+
+  /**
+   * {@code count} appends; returns the nanoseconds spent appending. The records are built in
+   * slices ahead of time (untimed); each slice is then appended at once, so the queue stays full
+   * and group commit batches, and waited for until durable (timed).
+   */
+  private static long append(AuditLog log, Clock clock, int count) {
     AuditTrail trail = new AuditTrail(log, nanos -> { });
-    List<CompletableFuture<AuditRecord>> window = new ArrayList<>();
+    List<Runnable> slice = new ArrayList<>(SLICE);
+    List<CompletableFuture<AuditRecord>> window = new ArrayList<>(SLICE);
+    long nanos = 0;
     int tokens = 0;
-    for (int i = 0; i < count; i++) {
-      long now = clock.millis();
-      if (i % 11 == 0) {
-        tokens++;
-        window.add(trail.issued(token(tokens, now)));
-      } else if (i % 5_000 == 1) {
-        window.add(trail.revoked(RevocationRule.newBuilder().setRuleId("rule-" + i)
-            .setAgentId("agent-" + (i % 97)).setReason("bench").setCreatedAtMs(now)
-            .setExpiresAtMs(now + 3_600_000).setIssuedBeforeMs(now).build(), 1, "bench"));
-      } else {
-        window.add(log.append(decision(tokens, i)));
+    for (int from = 0; from < count; from += SLICE) {
+      slice.clear();
+      window.clear();
+      for (int i = from; i < Math.min(count, from + SLICE); i++) {
+        long now = clock.millis();
+        if (i % 11 == 0) {
+          tokens++;
+          IndexedToken token = token(tokens, now);
+          slice.add(() -> window.add(trail.issued(token)));
+        } else if (i % 5_000 == 1) {
+          RevocationRule rule = RevocationRule.newBuilder().setRuleId("rule-" + i)
+              .setAgentId("agent-" + (i % 97)).setReason("bench").setCreatedAtMs(now)
+              .setExpiresAtMs(now + 3_600_000).setIssuedBeforeMs(now).build();
+          slice.add(() -> window.add(trail.revoked(rule, 1, "bench")));
+        } else {
+          AuditRecord.Builder draft = decision(tokens, i);
+          slice.add(() -> window.add(log.append(draft)));
+        }
       }
-      if (window.size() == 4096) {
-        CompletableFuture.allOf(window.toArray(CompletableFuture[]::new)).join();
-        window.clear();
-      }
+      long start = System.nanoTime();
+      slice.forEach(Runnable::run);
+      CompletableFuture.allOf(window.toArray(CompletableFuture[]::new)).join();
+      nanos += System.nanoTime() - start;
     }
-    CompletableFuture.allOf(window.toArray(CompletableFuture[]::new)).join();
+    return nanos;
   }
 
   private static IndexedToken token(int n, long nowMs) {
@@ -182,7 +196,7 @@ public final class AuditRestartBench {
         f.records(), rounds, Runtime.getRuntime().availableProcessors());
     String row = "%-52s %16s%n";
     System.out.printf(Locale.ROOT, row, "measurement", "figure");
-    System.out.printf(Locale.ROOT, row, "group-commit appends (fsync), one pass",
+    System.out.printf(Locale.ROOT, row, "group-commit appends (fsync), queue kept full",
         String.format(Locale.ROOT, "%,.0f /s", f.appendsPerSecond()));
     System.out.printf(Locale.ROOT, row, "offline verify (AuditVerifier.verifyLog)",
         String.format(Locale.ROOT, "%,.0f rec/s", f.verifiedPerSecond()));

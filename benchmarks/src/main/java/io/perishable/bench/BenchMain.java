@@ -135,9 +135,10 @@ public final class BenchMain {
   }
 
   /**
-   * Starts the {@link BenchStack}, prints where everything listens (and the token and provider
-   * key, which are secrets of this throwaway stack) as one JSON line, and serves until stdin
-   * closes or the process is stopped: for running wrk, ghz or a profiler by hand.
+   * Starts the {@link BenchStack}, prints where everything listens (and the token, provider
+   * key and issuer secret, which are secrets of this throwaway stack) as one JSON line, and
+   * serves until stdin closes or the process is stopped: for running wrk, ghz or a profiler by
+   * hand.
    */
   private static void serveStack() throws Exception {
     Path data = Files.createTempDirectory("perishable-bench-stack-");
@@ -148,6 +149,8 @@ public final class BenchMain {
       info.put("envoy_alone", stack.envoyAloneUrl().toString());
       info.put("authz", stack.authzTarget());
       info.put("empty_authz", stack.emptyAuthzTarget());
+      info.put("control_plane", stack.controlPlaneTarget());
+      info.put("issuer_secret", stack.issuerSecret());
       info.put("jvm_pid", ProcessHandle.current().pid());
       info.put("token", stack.request().token());
       info.put("provider_key", stack.providerKey());

@@ -12,10 +12,11 @@ import java.util.concurrent.Future;
 
 /**
  * Feeds the lines of one or more streams through a {@link ChainVerifier}, using several cores:
- * lines are gathered into chunks, each chunk's lines are checked on their own in parallel
- * (parsing and BLAKE3 dominate the cost), then linked in order on the calling thread. The
- * result does not depend on the number of threads: linking is sequential, and a line's own
- * checks do not depend on its neighbours.
+ * the stream is read in large blocks, each block is cut at line ends into one part per thread,
+ * each part's lines are found and checked on their own in parallel (finding lines, parsing and
+ * BLAKE3 are the whole cost), then linked in order on the calling thread. The result does not
+ * depend on the number of threads: linking is sequential, and a line's own checks do not depend
+ * on its neighbours.
  */
 final class ChainScan implements AutoCloseable {
   /**
@@ -28,33 +29,66 @@ final class ChainScan implements AutoCloseable {
    */
   record Bad(long lineNo, long offset, long seq, String reason) {}
 
-  private static final int MAX_LINES = 8192;
-  private static final int MIN_LINES_PER_TASK = 512;
+  /** Bytes read at once (grown for a longer line). */
+  private static final int BLOCK_BYTES = 4 << 20;
+  /** A block smaller than this per thread is not worth the hand-off. */
+  private static final int MIN_BYTES_PER_PART = 128 << 10;
 
   private final ChainVerifier chain;
   private final ExecutorService pool;
-  private final ChainVerifier.LineChecker[] checkers;
-  private final ChainVerifier.LineCheck[] checks = new ChainVerifier.LineCheck[MAX_LINES];
-  private final int[] starts = new int[MAX_LINES];
-  private final int[] lengths = new int[MAX_LINES];
-  private final long[] lineNos = new long[MAX_LINES];
-  private final long[] offsets = new long[MAX_LINES];
-  private byte[] data = new byte[8 << 20];
-  private int dataLength;
-  private int count;
+  private final Part[] parts;
+  private byte[] data = new byte[BLOCK_BYTES];
   private long lastLineNo;
+
+  /** One thread's share of a block: where its lines start, and what each says of itself. */
+  private static final class Part {
+    final ChainVerifier.LineChecker checker;
+    ChainVerifier.LineCheck[] checks = new ChainVerifier.LineCheck[0];
+    int[] starts = new int[0];
+    int count;
+
+    Part(ChainVerifier.LineChecker checker) {
+      this.checker = checker;
+    }
+
+    /** Checks the lines of {@code data[from, to)}, which ends just after a newline. */
+    void check(byte[] data, int from, int to) {
+      count = 0;
+      int p = from;
+      while (p < to) {
+        int nl = p;
+        while (data[nl] != '\n') {
+          nl++;
+        }
+        if (count == checks.length) {
+          grow();
+        }
+        starts[count] = p;
+        checker.check(data, p, nl - p, checks[count]);
+        count++;
+        p = nl + 1;
+      }
+    }
+
+    private void grow() {
+      int size = Math.max(1024, checks.length * 2);
+      starts = Arrays.copyOf(starts, size);
+      int old = checks.length;
+      checks = Arrays.copyOf(checks, size);
+      for (int i = old; i < size; i++) {
+        checks[i] = new ChainVerifier.LineCheck();
+      }
+    }
+  }
 
   /** Uses up to {@code threads} threads (1 = only the caller's). */
   ChainScan(ChainVerifier chain, int threads) {
     this.chain = chain;
-    this.checkers = new ChainVerifier.LineChecker[Math.max(1, threads)];
-    for (int i = 0; i < checkers.length; i++) {
-      checkers[i] = chain.newLineChecker();
+    this.parts = new Part[Math.max(1, threads)];
+    for (int i = 0; i < parts.length; i++) {
+      parts[i] = new Part(chain.newLineChecker());
     }
-    for (int i = 0; i < MAX_LINES; i++) {
-      checks[i] = new ChainVerifier.LineCheck();
-    }
-    this.pool = checkers.length == 1 ? null : Executors.newFixedThreadPool(checkers.length - 1,
+    this.pool = parts.length == 1 ? null : Executors.newFixedThreadPool(parts.length - 1,
         r -> {
           Thread t = new Thread(r, "audit-verify");
           t.setDaemon(true);
@@ -74,51 +108,61 @@ final class ChainScan implements AutoCloseable {
 
   /** Scans one stream to its end; returns its first bad line, or null if all are good. */
   Bad scan(InputStream in) throws IOException {
-    Bad[] bad = {null};
     lastLineNo = 0;
-    LineScanner.scan(in, (buf, off, len, terminated, lineNo, offset) -> {
-      lastLineNo = lineNo;
-      if (!terminated || count == MAX_LINES || dataLength + len > data.length) {
-        bad[0] = flush();
-        if (bad[0] != null) {
-          return false;
+    long base = 0; // the stream offset of data[0]
+    int filled = 0;
+    while (true) {
+      int n = in.readNBytes(data, filled, data.length - filled);
+      filled += n;
+      boolean eof = filled < data.length;
+      int end = filled;
+      while (end > 0 && data[end - 1] != '\n') {
+        end--;
+      }
+      if (end == 0 && !eof) {
+        data = Arrays.copyOf(data, data.length * 2); // one line longer than the block
+        continue;
+      }
+      Bad bad = end == 0 ? null : checkAndLink(end, base);
+      if (bad != null) {
+        return bad;
+      }
+      int rest = filled - end;
+      if (eof) {
+        if (rest == 0) {
+          return null;
         }
+        lastLineNo++;
+        return new Bad(lastLineNo, base + end,
+            chain.seqToBlame(CanonicalJson.peekSeq(data, end, rest)), "truncated record");
       }
-      if (!terminated) {
-        bad[0] = new Bad(lineNo, offset,
-            chain.seqToBlame(CanonicalJson.peekSeq(buf, off, len)), "truncated record");
-        return false;
-      }
-      if (len > data.length) {
-        data = new byte[len];
-      }
-      System.arraycopy(buf, off, data, dataLength, len);
-      starts[count] = dataLength;
-      lengths[count] = len;
-      lineNos[count] = lineNo;
-      offsets[count] = offset;
-      dataLength += len;
-      count++;
-      return true;
-    });
-    return bad[0] != null ? bad[0] : flush();
+      System.arraycopy(data, end, data, 0, rest);
+      base += end;
+      filled = rest;
+    }
   }
 
-  /** Checks the gathered lines (in parallel), then links them in order. */
-  private Bad flush() throws IOException {
-    if (count == 0) {
-      return null;
+  /** Checks the lines of {@code data[0, end)} (in parallel), then links them in order. */
+  private Bad checkAndLink(int end, long base) throws IOException {
+    int tasks = Math.min(parts.length, Math.max(1, end / MIN_BYTES_PER_PART));
+    int[] bounds = new int[tasks + 1];
+    bounds[tasks] = end;
+    for (int t = 1; t < tasks; t++) {
+      int p = Math.max(bounds[t - 1], (int) ((long) end * t / tasks));
+      while (p < end && p > 0 && data[p - 1] != '\n') {
+        p++;
+      }
+      bounds[t] = p;
     }
-    int tasks = Math.min(checkers.length, Math.max(1, count / MIN_LINES_PER_TASK));
-    int per = (count + tasks - 1) / tasks;
+    byte[] block = data;
     List<Future<?>> running = new ArrayList<>();
     for (int t = 1; t < tasks; t++) {
-      int from = t * per;
-      int to = Math.min(count, from + per);
-      ChainVerifier.LineChecker checker = checkers[t];
-      running.add(pool.submit(() -> checkRange(checker, from, to)));
+      Part part = parts[t];
+      int from = bounds[t];
+      int to = bounds[t + 1];
+      running.add(pool.submit(() -> part.check(block, from, to)));
     }
-    checkRange(checkers[0], 0, Math.min(count, per));
+    parts[0].check(block, bounds[0], bounds[1]);
     for (Future<?> f : running) {
       try {
         f.get();
@@ -129,22 +173,18 @@ final class ChainScan implements AutoCloseable {
         throw new IllegalStateException("audit verification failed", e.getCause());
       }
     }
-    int n = count;
-    count = 0;
-    dataLength = 0;
-    for (int i = 0; i < n; i++) {
-      String why = chain.link(checks[i]);
-      if (why != null) {
-        return new Bad(lineNos[i], offsets[i], chain.seqToBlame(checks[i].seq), why);
+    for (int t = 0; t < tasks; t++) {
+      Part part = parts[t];
+      for (int i = 0; i < part.count; i++) {
+        lastLineNo++;
+        ChainVerifier.LineCheck check = part.checks[i];
+        String why = chain.link(check);
+        if (why != null) {
+          return new Bad(lastLineNo, base + part.starts[i], chain.seqToBlame(check.seq), why);
+        }
       }
     }
     return null;
-  }
-
-  private void checkRange(ChainVerifier.LineChecker checker, int from, int to) {
-    for (int i = from; i < to; i++) {
-      checker.check(data, starts[i], lengths[i], checks[i]);
-    }
   }
 
   @Override
@@ -152,6 +192,5 @@ final class ChainScan implements AutoCloseable {
     if (pool != null) {
       pool.shutdownNow();
     }
-    Arrays.fill(checks, null);
   }
 }

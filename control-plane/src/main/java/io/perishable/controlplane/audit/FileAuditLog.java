@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +20,11 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import javax.annotation.concurrent.GuardedBy;
 
 /**
  * The embedded audit log: segment files of export lines under one directory, one writer thread,
@@ -35,8 +40,15 @@ import java.util.concurrent.TimeUnit;
  * FileAuditLogConfig#enqueueTimeout()} and then gets a future failed with {@link
  * AuditLogFullException} (never a silent drop). The single writer thread drains up to {@link
  * FileAuditLogConfig#maxBatchRecords()} drafts, seals them (seq, time, chain hash), writes them
- * with one write, calls {@code FileChannel.force(false)} once, and only then publishes the new
- * head and completes the batch's futures. Under load, one fsync covers thousands of records.
+ * with one write and hands the batch to an fsync thread, which calls {@code
+ * FileChannel.force(false)} once for it; only then, and only once every earlier batch is durable
+ * too, are the new head published and the batch's futures completed (in order). Up to {@link
+ * #SYNCS_IN_FLIGHT} batches are written and not yet durable at once: while one waits for the
+ * disk the writer writes the next, instead of leaving every append that arrived meanwhile to
+ * wait for a whole fsync before its own starts (on a disk where an fsync takes milliseconds,
+ * that wait, not the CPU, bounds how many waiting callers are answered per second). With every
+ * slot taken the writer takes nothing off the queue, so a stuck disk still fills the queue and
+ * makes producers wait. Under load, one fsync covers thousands of records.
  *
  * <p><b>Checkpoints.</b> After every {@link FileAuditLogConfig#checkpointEveryRecords()}
  * records, when {@link FileAuditLogConfig#checkpointInterval()} has passed with records
@@ -60,11 +72,17 @@ public final class FileAuditLog implements AuditLog {
 
   /** Makes written bytes durable; tests substitute one that counts or blocks. */
   interface ForceHook {
-    /** Called once per batch, after the batch is written; {@code throughSeq} is its last. */
+    /**
+     * Called once per batch, after the batch is written; {@code throughSeq} is its last. Runs
+     * on an fsync thread, for up to {@link #SYNCS_IN_FLIGHT} batches at once.
+     */
     void force(FileChannel channel, long throughSeq) throws IOException;
   }
 
   static final ForceHook FSYNC = (channel, throughSeq) -> channel.force(false);
+
+  /** Batches written and not yet durable at once, at most. */
+  static final int SYNCS_IN_FLIGHT = 4;
 
   /**
    * What opening found and did.
@@ -89,6 +107,22 @@ public final class FileAuditLog implements AuditLog {
   /** A draft waiting for the writer; a null draft asks for a checkpoint. */
   private record Pending(AuditRecord.Builder draft, CompletableFuture<AuditRecord> future) {}
 
+  /** A written batch waiting for its fsync; completed in order once it and all before it are. */
+  private static final class Batch {
+    final List<Pending> pending;
+    final List<AuditRecord> sealed;
+    final Head head;
+    final FileChannel channel;
+    boolean forced;
+
+    Batch(List<Pending> pending, List<AuditRecord> sealed, Head head, FileChannel channel) {
+      this.pending = pending;
+      this.sealed = sealed;
+      this.head = head;
+      this.channel = channel;
+    }
+  }
+
   /** Put on the queue by {@link #close()} so an idle writer notices at once. */
   private static final Pending WAKE_UP = new Pending(null, new CompletableFuture<>());
 
@@ -101,6 +135,12 @@ public final class FileAuditLog implements AuditLog {
   private final FileLock lock;
   private final BlockingQueue<Pending> queue;
   private final Thread writer;
+  private final ExecutorService syncers;
+  /** One permit per batch that may be written and not yet completed (or failed) at once. */
+  private final Semaphore syncSlots = new Semaphore(SYNCS_IN_FLIGHT);
+  /** Written batches not yet completed, oldest first. */
+  @GuardedBy("inFlight")
+  private final ArrayDeque<Batch> inFlight = new ArrayDeque<>();
   private final Recovery recovery;
   /** Segment files by first seq, for readers. */
   private final ConcurrentSkipListMap<Long, Path> segments = new ConcurrentSkipListMap<>();
@@ -153,6 +193,11 @@ public final class FileAuditLog implements AuditLog {
     }
     this.head = recovery.head();
     this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
+    this.syncers = Executors.newFixedThreadPool(SYNCS_IN_FLIGHT, r -> {
+      Thread t = new Thread(r, "audit-log-fsync");
+      t.setDaemon(true);
+      return t;
+    });
     this.writer = new Thread(this::writeLoop, "audit-log-writer");
     writer.setDaemon(true);
     writer.start();
@@ -173,8 +218,8 @@ public final class FileAuditLog implements AuditLog {
 
   /**
    * As {@link #open(FileAuditLogConfig, CheckpointKeys, Clock)}, and tells {@code fsyncNanos} how
-   * long each batch's fsync took (for a latency metric; called on the writer thread: keep it
-   * short).
+   * long each batch's fsync took (for a latency metric; called on the fsync threads, up to
+   * {@link #SYNCS_IN_FLIGHT} at once: keep it short and thread-safe).
    */
   public static FileAuditLog open(FileAuditLogConfig config, CheckpointKeys keys, Clock clock,
       java.util.function.LongConsumer fsyncNanos) {
@@ -276,6 +321,9 @@ public final class FileAuditLog implements AuditLog {
   }
 
   private void closeQuietly() {
+    if (syncers != null) {
+      syncers.shutdown();
+    }
     try {
       if (active != null) {
         active.close();
@@ -299,40 +347,90 @@ public final class FileAuditLog implements AuditLog {
     long idleWaitMs = Math.max(1, Math.min(config.checkpointInterval().toMillis(), 1000));
     try {
       while (true) {
-        Pending first = queue.poll(idleWaitMs, TimeUnit.MILLISECONDS);
-        if (first != null) {
-          batch.add(first);
-          queue.drainTo(batch, config.maxBatchRecords() - 1);
-          batch.removeIf(p -> p == WAKE_UP);
+        // Take appends off the queue only with a free fsync slot: while every slot is busy, the
+        // queue fills, and a full queue is what makes producers wait (and then fail).
+        syncSlots.acquire();
+        boolean handedOver = false;
+        try {
+          Pending first = queue.poll(idleWaitMs, TimeUnit.MILLISECONDS);
+          if (first != null) {
+            batch.add(first);
+            queue.drainTo(batch, config.maxBatchRecords() - 1);
+            batch.removeIf(p -> p == WAKE_UP);
+          }
+          if (failure != null) {
+            break; // an fsync failed; the finally blocks fail what is left
+          }
+          if (!batch.isEmpty()) {
+            writeBatch(batch, sealed);
+            handedOver = true;
+          } else if (closing && queue.isEmpty()) {
+            break;
+          } else if (checkpointDueByTime()) {
+            writeBatch(batch, sealed); // just the checkpoint
+            handedOver = true;
+          }
+        } finally {
+          if (!handedOver) {
+            syncSlots.release();
+          }
         }
-        if (!batch.isEmpty()) {
-          writeBatch(batch, sealed);
-        } else if (closing && queue.isEmpty()) {
-          break;
-        } else if (checkpointDueByTime()) {
-          writeBatch(batch, sealed); // just the checkpoint
-        }
+        rollSegmentIfFull();
       }
-      if (sinceCheckpoint > 0) {
+      if (sinceCheckpoint > 0 && failure == null) {
+        syncSlots.acquire();
         batch.add(new Pending(null, new CompletableFuture<>()));
-        writeBatch(batch, sealed);
+        boolean handedOver = false;
+        try {
+          writeBatch(batch, sealed);
+          handedOver = true;
+        } finally {
+          if (!handedOver) {
+            syncSlots.release();
+          }
+        }
       }
     } catch (InterruptedException e) {
-      failure = e;
+      stop(e);
       Thread.currentThread().interrupt();
     } catch (IOException | RuntimeException e) {
-      failure = e;
       LOG.log(System.Logger.Level.ERROR, "audit log write failed; the log has stopped", e);
+      stop(e);
+    } finally {
+      // Every written batch has been completed or failed.
+      syncSlots.acquireUninterruptibly(SYNCS_IN_FLIGHT);
+      syncSlots.release(SYNCS_IN_FLIGHT);
       for (Pending p : batch) {
         p.future().completeExceptionally(unavailable());
       }
-    } finally {
       stopped = true;
       failQueued();
     }
   }
 
-  /** Seals, writes and fsyncs {@code batch} (plus any due checkpoint), then completes it. */
+  /** Stops the log after {@code cause}: fails every written batch not yet completed. */
+  private void stop(Throwable cause) {
+    List<Batch> failed;
+    synchronized (inFlight) {
+      if (failure == null) {
+        failure = cause;
+      }
+      failed = new ArrayList<>(inFlight);
+      inFlight.clear();
+    }
+    for (Batch b : failed) {
+      for (Pending p : b.pending) {
+        p.future().completeExceptionally(unavailable());
+      }
+    }
+    syncSlots.release(failed.size());
+  }
+
+  /**
+   * Seals and writes {@code batch} (plus any due checkpoint) and hands it, with the fsync slot
+   * the caller holds, to an fsync thread, which completes it. If this throws, the batch was not
+   * handed over: it is still in {@code batch}, and the slot still the caller's.
+   */
   private void writeBatch(List<Pending> batch, List<AuditRecord> sealed) throws IOException {
     buf.length = 0;
     sealed.clear();
@@ -354,15 +452,63 @@ public final class FileAuditLog implements AuditLog {
       active.write(bytes);
     }
     activeSize += buf.length;
-    forceHook.force(active, nextSeq - 1);
-    head = new Head(nextSeq - 1, prev);
-    for (int i = 0; i < batch.size(); i++) {
-      batch.get(i).future().complete(sealed.get(i));
+    Batch written = new Batch(new ArrayList<>(batch), new ArrayList<>(sealed),
+        new Head(nextSeq - 1, prev), active);
+    synchronized (inFlight) {
+      if (failure != null) {
+        throw new IOException("an earlier fsync failed", failure);
+      }
+      inFlight.add(written);
     }
     batch.clear();
-    if (activeSize >= config.segmentBytes()) {
-      startSegment(nextSeq);
+    syncers.execute(() -> force(written));
+  }
+
+  /** Starts a new segment once the active one is full, after its fsyncs have returned. */
+  private void rollSegmentIfFull() throws IOException, InterruptedException {
+    if (activeSize < config.segmentBytes()) {
+      return;
     }
+    // Every written batch completed, so no fsync uses the channel that is about to close.
+    syncSlots.acquire(SYNCS_IN_FLIGHT);
+    try {
+      startSegment(nextSeq);
+    } finally {
+      syncSlots.release(SYNCS_IN_FLIGHT);
+    }
+  }
+
+  /**
+   * On an fsync thread: makes {@code batch} durable, then completes every batch at the front of
+   * {@link #inFlight} that is durable, in order, and publishes the head. A later batch's fsync
+   * also covers the bytes of earlier ones, but completion waits for each batch's own.
+   */
+  private void force(Batch batch) {
+    try {
+      forceHook.force(batch.channel, batch.head.seq());
+    } catch (IOException | RuntimeException e) {
+      LOG.log(System.Logger.Level.ERROR, "audit log fsync failed; the log has stopped", e);
+      stop(e);
+      return;
+    }
+    int completed = 0;
+    synchronized (inFlight) {
+      if (failure != null) {
+        return; // stop() failed it and freed its slot
+      }
+      batch.forced = true;
+      // In order, under the lock: callbacks run here and must not block (as when they ran on
+      // the writer thread).
+      while (!inFlight.isEmpty() && inFlight.peekFirst().forced) {
+        Batch b = inFlight.pollFirst();
+        head = b.head;
+        for (int i = 0; i < b.pending.size(); i++) {
+          b.pending.get(i).future().complete(b.sealed.get(i));
+        }
+        completed++;
+      }
+    }
+    syncSlots.release(completed);
   }
 
   private boolean checkpointDueByTime() {

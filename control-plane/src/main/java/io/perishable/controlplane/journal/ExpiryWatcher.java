@@ -26,11 +26,21 @@ public final class ExpiryWatcher {
   private final Clock clock;
   /** Tokens whose expiry is recorded, or being recorded. */
   private final Set<String> recorded = ConcurrentHashMap.newKeySet();
+  /** When {@link #recorded} last dropped the ids the index has forgotten (scanner thread). */
+  private long lastPruneMs = Long.MIN_VALUE / 2;
+
+  /** How often {@link #recorded} drops forgotten ids: as often as the index forgets. */
+  static final long PRUNE_EVERY_MS = 60_000;
 
   public ExpiryWatcher(TokenIndex index, AuditTrail trail, Clock clock) {
     this.index = index;
     this.trail = trail;
     this.clock = clock;
+  }
+
+  /** How many tokens' expiries are known to be recorded (or being recorded). */
+  int recordedCount() {
+    return recorded.size();
   }
 
   /** Notes that the log already holds this token's expiry (from replay). */
@@ -42,15 +52,17 @@ public final class ExpiryWatcher {
   public int scan() {
     long now = clock.millis();
     List<IndexedToken> due = new ArrayList<>();
-    Set<String> known = ConcurrentHashMap.newKeySet();
     index.forEach(t -> {
-      known.add(t.tokenId());
       if (t.claims().getExpiresAtMs() <= now && !recorded.contains(t.tokenId())) {
         due.add(t);
       }
     });
-    // The index forgets long-expired tokens; so does this set.
-    recorded.retainAll(known);
+    if (now - lastPruneMs >= PRUNE_EVERY_MS) {
+      // The index forgets long-expired tokens (once a minute); so does this set. Not on every
+      // scan: collecting every indexed id each second was most of a scan's cost under load.
+      lastPruneMs = now;
+      recorded.removeIf(id -> index.get(id).isEmpty());
+    }
     for (IndexedToken t : due) {
       if (recorded.add(t.tokenId())) {
         trail.expired(t.claims()).whenComplete((r, e) -> {

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -30,6 +31,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeEach;
@@ -80,7 +82,7 @@ class FileAuditLogTest {
         }
       }
       channel.force(false);
-      forcedThrough.set(throughSeq);
+      forcedThrough.accumulateAndGet(throughSeq, Math::max);
     }
   }
 
@@ -189,32 +191,113 @@ class FileAuditLogTest {
       }
       assertEquals(threads * perThread + 1, seqs.size());
       assertTrue(early.isEmpty(), early.toString());
-      // batch 1 (one record), then the 4000 queued ones: at most ceil(4000 / 8192) more forces
-      assertEquals(2, gate.forces.get());
+      // batch 1 (one record); while it was held, at most SYNCS_IN_FLIGHT - 1 more batches were
+      // written and forced (not completed: completion waits for batch 1); then the rest of the
+      // 4000 queued ones: at most ceil(4000 / 8192) more forces
+      assertTrue(gate.forces.get() <= FileAuditLog.SYNCS_IN_FLIGHT + 1, gate.forces + " forces");
     }
     assertTrue(verifyLog().ok(), verifyLog().toString());
   }
 
   @Test
+  void fsyncsOverlap_aBatchCompletesOnlyAfterItsOwnAndEveryEarlierFsync() throws Exception {
+    AtomicInteger forces = new AtomicInteger();
+    CountDownLatch secondForced = new CountDownLatch(1);
+    FileAuditLog.ForceHook firstWaitsForSecond = (channel, throughSeq) -> {
+      int call = forces.incrementAndGet();
+      try {
+        if (call == 1 && !secondForced.await(30, TimeUnit.SECONDS)) {
+          throw new IOException("the second batch's fsync never started beside the first");
+        }
+      } catch (InterruptedException e) {
+        throw new IOException(e);
+      }
+      channel.force(false);
+      if (call == 2) {
+        secondForced.countDown();
+      }
+    };
+    List<Long> completed = Collections.synchronizedList(new ArrayList<>());
+    try (FileAuditLog log = FileAuditLog.open(config(logDir), keys, clock, firstWaitsForSecond)) {
+      CompletableFuture<AuditRecord> first = log.append(event(1));
+      CompletableFuture<Void> firstNoted = first.thenAccept(r -> completed.add(r.seq()));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (forces.get() == 0 && System.nanoTime() < deadline) {
+        Thread.onSpinWait(); // the first batch is in its fsync once the hook has been called
+      }
+      CompletableFuture<AuditRecord> second = log.append(event(2));
+      CompletableFuture<Void> secondNoted = second.thenAccept(r -> completed.add(r.seq()));
+
+      assertEquals(2, second.join().seq());
+      assertEquals(1, first.join().seq());
+      firstNoted.join();
+      secondNoted.join();
+      // The second batch's fsync returned first, yet the first batch completed first.
+      assertEquals(List.of(1L, 2L), completed);
+      assertEquals(2, forces.get());
+      assertEquals(2, log.head().seq());
+    }
+  }
+
+  /** A force hook that holds every force until released, counting those that began. */
+  private static final class HeldForces implements FileAuditLog.ForceHook {
+    final AtomicInteger entered = new AtomicInteger();
+    final CountDownLatch release = new CountDownLatch(1);
+
+    @Override
+    public void force(java.nio.channels.FileChannel channel, long throughSeq) throws IOException {
+      entered.incrementAndGet();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        throw new IOException(e);
+      }
+      channel.force(false);
+    }
+
+    void awaitEntered(int forces) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (entered.get() < forces) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("only " + entered.get() + " of " + forces + " forces began");
+        }
+        Thread.onSpinWait();
+      }
+    }
+  }
+
+  @Test
   void queueFull_producerWaitsItsTimeout_thenTheAppendFailsWithAuditLogFull()
       throws Exception {
-    GatedForce gate = new GatedForce();
+    HeldForces held = new HeldForces();
     FileAuditLogConfig small = config(logDir).withQueue(2, Duration.ofMillis(1));
-    try (FileAuditLog log = FileAuditLog.open(small, keys, clock, gate)) {
-      CompletableFuture<AuditRecord> inForce = log.append(event(1));
-      gate.firstEntered.await();
-      CompletableFuture<AuditRecord> queued1 = log.append(event(2));
-      CompletableFuture<AuditRecord> queued2 = log.append(event(3));
+    try (FileAuditLog log = FileAuditLog.open(small, keys, clock, held)) {
+      List<CompletableFuture<AuditRecord>> accepted = new ArrayList<>();
+      for (int i = 1; i <= FileAuditLog.SYNCS_IN_FLIGHT; i++) {
+        accepted.add(log.append(event(i)));
+        held.awaitEntered(i); // a batch of its own, in its fsync
+      }
+      // Every fsync slot is busy, so the writer takes nothing more: two fill the queue.
+      accepted.add(log.append(event(FileAuditLog.SYNCS_IN_FLIGHT + 1)));
+      accepted.add(log.append(event(FileAuditLog.SYNCS_IN_FLIGHT + 2)));
 
-      CompletableFuture<AuditRecord> refused = log.append(event(4));
+      CompletableFuture<AuditRecord> refused = log.append(event(99));
 
       CompletionException e = assertThrows(CompletionException.class, refused::join);
       assertInstanceOf(AuditLogFullException.class, e.getCause());
       assertTrue(e.getCause().getMessage().contains("was not appended"));
-      gate.release.countDown();
-      assertEquals(List.of(1L, 2L, 3L),
-          List.of(inForce.join().seq(), queued1.join().seq(), queued2.join().seq()));
-      assertEquals(3, log.head().seq()); // the refused record is nowhere
+      held.release.countDown();
+      List<Long> seqs = new ArrayList<>();
+      for (CompletableFuture<AuditRecord> f : accepted) {
+        seqs.add(f.join().seq());
+      }
+      List<Long> expected = new ArrayList<>();
+      for (long seq = 1; seq <= FileAuditLog.SYNCS_IN_FLIGHT + 2; seq++) {
+        expected.add(seq);
+      }
+      assertEquals(expected, seqs);
+      // the refused record is nowhere
+      assertEquals(FileAuditLog.SYNCS_IN_FLIGHT + 2, log.head().seq());
     }
   }
 
