@@ -3,9 +3,7 @@ package io.perishable.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.MetadataUtils;
 import io.perishable.authz.AuthzServer;
 import io.perishable.authz.config.AuthzConfig;
 import io.perishable.authz.decision.DecisionListener;
@@ -202,13 +200,7 @@ final class ReplicatedStack implements AutoCloseable {
   TokenServiceGrpc.TokenServiceBlockingStub tokens(String issuerSecret) {
     TokenServiceGrpc.TokenServiceBlockingStub stub = TokenServiceGrpc
         .newBlockingStub(controlPlaneChannel).withDeadlineAfter(20, TimeUnit.SECONDS);
-    if (issuerSecret == null) {
-      return stub;
-    }
-    Metadata headers = new Metadata();
-    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
-        "Bearer " + issuerSecret);
-    return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    return issuerSecret == null ? stub : Stack.withIssuerSecret(stub, issuerSecret);
   }
 
   TokenServiceGrpc.TokenServiceBlockingStub operator() {
@@ -217,12 +209,8 @@ final class ReplicatedStack implements AutoCloseable {
 
   /** BudgetService with the operator's issuer secret (GetUsage needs one). */
   BudgetServiceGrpc.BudgetServiceBlockingStub budgets() {
-    Metadata headers = new Metadata();
-    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
-        "Bearer " + ISSUER_SECRET);
-    return BudgetServiceGrpc.newBlockingStub(controlPlaneChannel)
-        .withDeadlineAfter(20, TimeUnit.SECONDS)
-        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    return Stack.withIssuerSecret(BudgetServiceGrpc.newBlockingStub(controlPlaneChannel)
+        .withDeadlineAfter(20, TimeUnit.SECONDS), ISSUER_SECRET);
   }
 
   /** A chat completion through pair {@code i}'s Envoy. */

@@ -12,6 +12,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.AbstractStub;
 import io.grpc.stub.MetadataUtils;
 import io.perishable.authz.decision.DecisionLog;
 import io.perishable.authz.testing.OffsetClock;
@@ -99,9 +100,11 @@ final class Stack implements AutoCloseable {
   TokenServiceGrpc.TokenServiceBlockingStub tokens(String issuerSecret) {
     TokenServiceGrpc.TokenServiceBlockingStub stub = TokenServiceGrpc
         .newBlockingStub(controlPlane).withDeadlineAfter(10, TimeUnit.SECONDS);
-    if (issuerSecret == null) {
-      return stub;
-    }
+    return issuerSecret == null ? stub : withIssuerSecret(stub, issuerSecret);
+  }
+
+  /** {@code stub} sending {@code issuerSecret} as its bearer credential on every call. */
+  static <S extends AbstractStub<S>> S withIssuerSecret(S stub, String issuerSecret) {
     Metadata headers = new Metadata();
     headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
         "Bearer " + issuerSecret);
@@ -110,11 +113,8 @@ final class Stack implements AutoCloseable {
 
   /** BudgetService with the stack's issuer secret (GetUsage needs one). */
   BudgetServiceGrpc.BudgetServiceBlockingStub budgets() {
-    Metadata headers = new Metadata();
-    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
-        "Bearer " + stack.issuerSecret());
-    return BudgetServiceGrpc.newBlockingStub(controlPlane).withDeadlineAfter(10, TimeUnit.SECONDS)
-        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    return withIssuerSecret(BudgetServiceGrpc.newBlockingStub(controlPlane)
+        .withDeadlineAfter(10, TimeUnit.SECONDS), stack.issuerSecret());
   }
 
   /** A token for agent-it: llm:complete + llm:embed, gpt-4o-mini, 256 tokens, 10 minutes. */
