@@ -17,6 +17,7 @@ final class FastLineScanner {
   private static final byte[] TYPE = ascii(",\"type\":\"");
   private static final byte[] PREV = ascii(",\"prev_hash\":\"");
   private static final byte[] HASH = ascii("\",\"hash\":\"");
+  private static final byte[] COMPLETION_HASH = ascii(AuditRecord.COMPLETION_HASH_ATTRIBUTE);
 
   /** Field kinds, by canonical position, for the optional fields the fast path handles. */
   private static final int STRING = 0;
@@ -258,8 +259,12 @@ final class FastLineScanner {
         return false;
       }
       p++;
+      int valueStart = p + 1;
       if (!value(false)) {
         return false;
+      }
+      if (isCompletionHash(keyStart, keyLen) && !isSha256Hex(valueStart, p - 1 - valueStart)) {
+        return false; // the full parser refuses it, naming the attribute
       }
       if (p >= end) {
         return false;
@@ -273,6 +278,23 @@ final class FastLineScanner {
       }
       p++;
     }
+  }
+
+  private boolean isCompletionHash(int at, int len) {
+    return len == COMPLETION_HASH.length
+        && java.util.Arrays.equals(b, at, at + len, COMPLETION_HASH, 0, len);
+  }
+
+  /** Exactly 64 lowercase hex characters at {@code b[at, at + len)}. */
+  private boolean isSha256Hex(int at, int len) {
+    if (len != 64) {
+      return false;
+    }
+    int bad = 0;
+    for (int i = at; i < at + len; i++) {
+      bad |= HEX_VALUE[b[i] & 0xff];
+    }
+    return bad >= 0;
   }
 
   /** A string in canonical form: the escapes of docs/audit-log.md, shortest-form UTF-8. */

@@ -225,6 +225,63 @@ class AuditVerifierTest {
         trusting().verifyExport(export).failure().orElseThrow());
   }
 
+  /**
+   * A completion record whose {@code completion_hash} holds the response text, chained in with
+   * correct hashes (the log refuses to write one, so it is forged by hand, as a forger would):
+   * the chain holds, yet the record is named, in an export and in the log's own segment.
+   */
+  @ParameterizedTest
+  @EnumSource(Target.class)
+  void completionText_insteadOfItsHash_namedEvenWithTheChainRecomputed(Target target)
+      throws IOException {
+    List<String> lines = new ArrayList<>();
+    ChainHash prev = ChainHash.GENESIS;
+    for (int seq = 1; seq <= 3; seq++) {
+      String hash = seq == 2 ? "Sure! Here is the plan: step one" : "ab".repeat(32);
+      String line = forgedLine(completion("ab".repeat(32)), seq, prev, "ab".repeat(32), hash);
+      lines.add(line);
+      prev = ChainHash.fromHex(line.substring(line.length() - 66, line.length() - 2));
+    }
+    Path file = target == Target.EXPORT ? dataDir.resolve("export.jsonl") : onlySegment(logDir);
+    writeLines(file, lines);
+    AuditVerifier.Report report = target == Target.EXPORT
+        ? AuditVerifier.chainOnly().verifyExport(file) : AuditVerifier.chainOnly().verifyLog(logDir);
+    assertFailure(2, 2, "not canonical: attribute completion_hash must be 64 lowercase hex"
+        + " characters: a hash of the response, never its text", report.failure().orElseThrow());
+    assertEquals(1, report.records());
+
+    // The same chain with a SHA-256 in every completion verifies: the check is what failed.
+    List<String> good = new ArrayList<>();
+    prev = ChainHash.GENESIS;
+    for (int seq = 1; seq <= 3; seq++) {
+      String line = forgedLine(completion("ab".repeat(32)), seq, prev, "ab".repeat(32),
+          "cd".repeat(32));
+      good.add(line);
+      prev = ChainHash.fromHex(line.substring(line.length() - 66, line.length() - 2));
+    }
+    writeLines(file, good);
+    AuditVerifier.Report ok = target == Target.EXPORT
+        ? AuditVerifier.chainOnly().verifyExport(file) : AuditVerifier.chainOnly().verifyLog(logDir);
+    assertTrue(ok.ok(), ok.toString());
+  }
+
+  private static AuditRecord.Builder completion(String hash) {
+    return AuditRecord.builder(AuditEventType.COMPLETION).tokenId("kUeegR5bfDXGPBY_-IN4RQ")
+        .requestId("req-2").status(200).replicaId("authz-1").attribute("completion_hash", hash)
+        .attribute("metering", "usage").attribute("upstream", "openai");
+  }
+
+  /** The export line of {@code b} at {@code seq}, its {@code from} value replaced by {@code to}. */
+  private static String forgedLine(AuditRecord.Builder b, long seq, ChainHash prev, String from,
+      String to) {
+    String canonical = new String(b.build(seq, AuditFixtures.START_MS + seq, prev,
+        ChainHash.GENESIS).canonicalBytes(), StandardCharsets.UTF_8).replace(from, to);
+    byte[] bytes = canonical.getBytes(StandardCharsets.UTF_8);
+    ChainHash hash = new ChainHasher().next(prev, bytes, 0, bytes.length, -1);
+    return canonical.substring(0, canonical.length() - 1) + ",\"prev_hash\":\"" + prev.hex()
+        + "\",\"hash\":\"" + hash.hex() + "\"}";
+  }
+
   @Test
   void rangeExport_startingMidChain_verifiesFromItsFirstPrevHash() throws IOException {
     Path export = writeExport(original.subList(9, 24)); // seqs 10..24

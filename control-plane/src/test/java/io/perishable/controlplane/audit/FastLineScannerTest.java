@@ -32,6 +32,8 @@ class FastLineScannerTest {
     lines.add(line(AuditRecord.builder(AuditEventType.RESPONSE).status(-5)
         .latencyUs(999_999_999_999_999_999L).requestId("r"), 1));
     lines.add(line(AuditRecord.builder(AuditEventType.EXPIRED).tokenId("t"), 999_999_999L));
+    lines.add(line(AuditRecord.builder(AuditEventType.COMPLETION).tokenId("t").requestId("r")
+        .attribute("completion_hash", "0123456789abcdef".repeat(4)).attribute("z", "1"), 7));
     return lines;
   }
 
