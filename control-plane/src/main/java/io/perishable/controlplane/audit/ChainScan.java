@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -39,6 +40,8 @@ final class ChainScan implements AutoCloseable {
   private final Part[] parts;
   private byte[] data = new byte[BLOCK_BYTES];
   private long lastLineNo;
+  private Map<Long, Long> seekPoints;
+  private long seekEvery;
 
   /** One thread's share of a block: where its lines start, and what each says of itself. */
   private static final class Part {
@@ -99,6 +102,15 @@ final class ChainScan implements AutoCloseable {
   /** One thread per available processor. */
   static ChainScan parallel(ChainVerifier chain) {
     return new ChainScan(chain, Runtime.getRuntime().availableProcessors());
+  }
+
+  /**
+   * Puts, for every good checkpoint and every good line whose seq is a multiple of {@code
+   * every}, its seq and the byte offset where its line starts in its stream into {@code into}.
+   */
+  void recordSeekPoints(Map<Long, Long> into, long every) {
+    this.seekPoints = into;
+    this.seekEvery = every;
   }
 
   /** The number of the last line of the last stream scanned. */
@@ -181,6 +193,9 @@ final class ChainScan implements AutoCloseable {
         String why = chain.link(check);
         if (why != null) {
           return new Bad(lastLineNo, base + part.starts[i], chain.seqToBlame(check.seq), why);
+        }
+        if (seekPoints != null && (check.checkpoint || check.seq % seekEvery == 0)) {
+          seekPoints.put(check.seq, base + part.starts[i]);
         }
       }
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -144,6 +145,15 @@ public final class FileAuditLog implements AuditLog {
   private final Recovery recovery;
   /** Segment files by first seq, for readers. */
   private final ConcurrentSkipListMap<Long, Path> segments = new ConcurrentSkipListMap<>();
+  /**
+   * Seek points for readers: where the line of every checkpoint and of every {@link
+   * #SEEK_EVERY}-th seq starts, as a byte offset in its segment. A hint only: a reader checks
+   * that the line there carries that seq, and reads the segment from its start if not.
+   */
+  private final ConcurrentSkipListMap<Long, Long> seekPoints = new ConcurrentSkipListMap<>();
+
+  /** Seqs between seek points: a reader skips at most this many lines before its seq. */
+  static final long SEEK_EVERY = 1024;
 
   private volatile Head head;
   private volatile boolean closing;
@@ -527,6 +537,9 @@ public final class FileAuditLog implements AuditLog {
     CanonicalJson.writeHashes(buf, prev, hash);
     buf.add('\n');
     AuditRecord record = draft.build(seq, timeMs, prev, hash);
+    if (seq % SEEK_EVERY == 0 || draft.type() == AuditEventType.CHECKPOINT) {
+      seekPoints.put(seq, activeSize + start); // written before any reader can reach seq
+    }
     nextSeq = seq + 1;
     prev = hash;
     lastTimeMs = timeMs;
@@ -581,6 +594,7 @@ public final class FileAuditLog implements AuditLog {
     ChainVerifier chain = new ChainVerifier(keys.publicKeys().values(), true);
     Bad bad = null;
     try (ChainScan scan = ChainScan.parallel(chain)) {
+      scan.recordSeekPoints(seekPoints, SEEK_EVERY);
       for (int i = 0; i < segs.size() && bad == null; i++) {
         Segments.Segment s = segs.get(i);
         long expected = chain.expectedSeq();
@@ -673,14 +687,30 @@ public final class FileAuditLog implements AuditLog {
     return new SegmentReader(seq, head.seq());
   }
 
-  /** Reads segment files line by line up to a head fixed when it was created. */
+  /** The seek points (seq to byte offset in its segment), for tests. */
+  Map<Long, Long> seekPoints() {
+    return seekPoints;
+  }
+
+  /**
+   * Reads segment files line by line up to a head fixed when it was created. In its first
+   * segment it starts at the nearest seek point at or before its first seq, if the line there
+   * carries that seek point's seq; otherwise (a wrong offset) it reads the segment from its
+   * start, as it does every later segment.
+   */
   private final class SegmentReader implements Reader {
     private final long through;
     private long nextSeq;
     private Long segmentKey;
     private InputStream in;
     private Path path;
+    /** Line number of the last line read; after a seek, counted from the seek point. */
     private long lineNo;
+    /** The seq the first line read must carry after a seek; -1 when not seeking. */
+    private long seekSeq = -1;
+    /** Where a seek started (0 without one): line numbers count from there. */
+    private long seekOffset;
+    private boolean triedSeek;
     private final CanonicalJson.Sink line = new CanonicalJson.Sink(512);
     private final CanonicalJson.Sink scratch = new CanonicalJson.Sink(512);
     private final byte[] chunk = new byte[64 << 10];
@@ -728,10 +758,21 @@ public final class FileAuditLog implements AuditLog {
             throw corrupted(nextSeq, "segment missing");
           }
           path = segments.get(segmentKey);
-          in = Files.newInputStream(path);
-          lineNo = 0;
+          open();
         }
-        if (!readLine()) {
+        if (seekSeq >= 0) {
+          if (!seekLanded()) {
+            in.close(); // a wrong seek point: read the segment from its start instead
+            in = Files.newInputStream(path);
+            seekSeq = -1;
+            seekOffset = 0;
+            lineNo = 0;
+            pos = 0;
+            lim = 0;
+            continue;
+          }
+          seekSeq = -1;
+        } else if (!readLine()) {
           in.close();
           in = null;
           segmentKey = segments.higherKey(segmentKey);
@@ -755,8 +796,51 @@ public final class FileAuditLog implements AuditLog {
       }
     }
 
+    /** Opens {@link #path}, at the seek point for {@link #nextSeq} if it has one. */
+    private void open() throws IOException {
+      lineNo = 0;
+      seekOffset = 0;
+      seekSeq = -1;
+      Map.Entry<Long, Long> seek = triedSeek ? null : seekPoints.floorEntry(nextSeq);
+      triedSeek = true;
+      if (seek != null && seek.getKey() > segmentKey && seek.getValue() > 0) {
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+          if (seek.getValue() < channel.size()) {
+            channel.position(seek.getValue());
+            in = Channels.newInputStream(channel);
+            seekSeq = seek.getKey();
+            seekOffset = seek.getValue();
+            return;
+          }
+        } catch (IOException | RuntimeException e) {
+          channel.close();
+          throw e;
+        }
+        channel.close(); // beyond the end: not a seek point of this file
+      }
+      in = Files.newInputStream(path);
+    }
+
+    /** Reads the first line after a seek: whether it is whole and carries {@link #seekSeq}. */
+    private boolean seekLanded() throws IOException {
+      try {
+        return readLine() && CanonicalJson.peekSeq(line.bytes, 0, line.length) == seekSeq;
+      } catch (AuditLogCorruptedException e) {
+        return false; // a torn line: not where a record starts
+      }
+    }
+
     private AuditLogCorruptedException corrupted(long seq, String why) {
-      return new AuditLogCorruptedException(seq, path, lineNo, why, "");
+      long line = lineNo;
+      if (seekOffset > 0) {
+        try {
+          line += countLines(path, seekOffset); // the lines before the seek point
+        } catch (IOException e) {
+          why += " (line number unknown: " + e.getMessage() + ")";
+        }
+      }
+      return new AuditLogCorruptedException(seq, path, line, why, "");
     }
 
     /** Reads one newline-terminated line into {@link #line}; false at end of file. */
@@ -785,6 +869,28 @@ public final class FileAuditLog implements AuditLog {
           return true;
         }
       }
+    }
+
+    /** The number of newlines in the first {@code bytes} bytes of {@code file}. */
+    private static long countLines(Path file, long bytes) throws IOException {
+      long lines = 0;
+      byte[] b = new byte[64 << 10];
+      try (InputStream s = Files.newInputStream(file)) {
+        long left = bytes;
+        while (left > 0) {
+          int n = s.read(b, 0, (int) Math.min(b.length, left));
+          if (n < 0) {
+            break;
+          }
+          for (int i = 0; i < n; i++) {
+            if (b[i] == '\n') {
+              lines++;
+            }
+          }
+          left -= n;
+        }
+      }
+      return lines;
     }
 
     @Override

@@ -146,6 +146,111 @@ class FileAuditLogTest {
     }
   }
 
+  /**
+   * Seek points: every checkpoint and every SEEK_EVERY-th seq, from the writer and, after a
+   * reopen, from the verification; reads from any seq, across segments, give the same records.
+   */
+  @Test
+  void readFrom_startsAtTheNearestSeekPoint_fromTheWriterAndAfterReopening() throws IOException {
+    FileAuditLogConfig cfg = config(logDir).withSegmentBytes(512 << 10)
+        .withCheckpoints(700, Duration.ofDays(1));
+    int events = 3 * (int) FileAuditLog.SEEK_EVERY;
+    List<AuditRecord> written;
+    java.util.TreeMap<Long, Long> fromWriter;
+    try (FileAuditLog log = open(cfg, keys, clock)) {
+      appendEvents(log, 1, events);
+      written = readAll(log, 1);
+      fromWriter = new java.util.TreeMap<>(log.seekPoints());
+      for (long seq : List.of(1L, 700L, 701L, 1024L, 1025L, 2047L, 2048L, 3000L)) {
+        assertEquals(written.subList((int) seq - 1, written.size()), readAll(log, seq));
+      }
+    }
+    assertTrue(fromWriter.containsKey(FileAuditLog.SEEK_EVERY), fromWriter.toString());
+    assertTrue(fromWriter.containsKey(701L), "the checkpoint after 700 records");
+    assertTrue(Segments.list(logDir).size() >= 2, "the test needs several segments");
+
+    try (FileAuditLog log = open(cfg, keys, clock)) {
+      java.util.TreeMap<Long, Long> reopened = new java.util.TreeMap<>(log.seekPoints());
+      assertEquals(fromWriter.headMap(written.size() + 1L), reopened.headMap(written.size() + 1L),
+          "verification finds the same offsets the writer recorded");
+      for (long seq : List.of(1L, 1024L, 1403L, 2050L, 3071L)) {
+        assertEquals(written.subList((int) seq - 1, written.size()),
+            readAll(log, seq).subList(0, written.size() - (int) seq + 1));
+      }
+    }
+  }
+
+  @Test
+  void readFrom_pastABlankedLine_onlyWithTheSeekPointBeyondIt() throws IOException {
+    FileAuditLogConfig cfg = config(logDir).withCheckpoints(100_000, Duration.ofDays(1));
+    int events = 2 * (int) FileAuditLog.SEEK_EVERY;
+    try (FileAuditLog log = open(cfg, keys, clock)) {
+      appendEvents(log, 1, events);
+      List<AuditRecord> written = readAll(log, 1);
+      Path segment = onlySegment(logDir);
+      byte[] bytes = Files.readAllBytes(segment);
+      for (int i = 0; bytes[i] != '\n'; i++) {
+        bytes[i] = ' '; // seq 1's line, after it was verified: only a reader from seq 1 sees it
+      }
+      Files.write(segment, bytes);
+      long at = FileAuditLog.SEEK_EVERY + 5;
+      assertEquals(written.subList((int) at - 1, events), readAll(log, at), "seeked past it");
+      AuditLogCorruptedException e = assertThrows(AuditLogCorruptedException.class,
+          () -> readAll(log, 2));
+      assertEquals(2, e.firstBadSeq());
+      assertEquals(1, e.line());
+
+      // A wrong seek point (mid-line, another line, beyond the end) is noticed: the reader
+      // falls back to the segment's start, and so reaches the blanked line.
+      for (long wrong : List.of(log.seekPoints().get(FileAuditLog.SEEK_EVERY) + 1,
+          log.seekPoints().get(FileAuditLog.SEEK_EVERY) - 300, (long) bytes.length + 10)) {
+        log.seekPoints().put(FileAuditLog.SEEK_EVERY, wrong);
+        AuditLogCorruptedException fellBack = assertThrows(AuditLogCorruptedException.class,
+            () -> readAll(log, at), "offset " + wrong);
+        assertEquals(1, fellBack.line());
+      }
+    }
+  }
+
+  /** A wrong seek point on an undamaged log costs a re-read, never a wrong record. */
+  @Test
+  void readFrom_wrongSeekPoints_stillReadTheRightRecords() {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, 2 * (int) FileAuditLog.SEEK_EVERY + 10);
+      List<AuditRecord> written = readAll(log, 1);
+      long point = 2 * FileAuditLog.SEEK_EVERY;
+      long right = log.seekPoints().get(point);
+      long at = point + 3;
+      for (long wrong : List.of(right + 1, right - 1, right + 200, 1L, Long.MAX_VALUE / 2,
+          log.seekPoints().get(FileAuditLog.SEEK_EVERY))) {
+        log.seekPoints().put(point, wrong);
+        assertEquals(written.subList((int) at - 1, written.size()), readAll(log, at),
+            "offset " + wrong);
+      }
+      // The right one again, and a read from exactly the seek point's seq.
+      log.seekPoints().put(point, right);
+      assertEquals(written.subList((int) point - 1, written.size()), readAll(log, point));
+    }
+  }
+
+  /** A corruption found after a seek is reported with its line number in the whole segment. */
+  @Test
+  void readFrom_afterASeek_namesTheLineInTheWholeSegment() throws IOException {
+    try (FileAuditLog log = open(config(logDir), keys, clock)) {
+      appendEvents(log, 1, (int) FileAuditLog.SEEK_EVERY + 10);
+      Path segment = onlySegment(logDir);
+      List<String> lines = lines(segment);
+      int bad = (int) FileAuditLog.SEEK_EVERY + 2; // seq and line number
+      lines.set(bad - 1, lines.get(bad - 1).replace("\"seq\":" + bad + ",", "\"seq\":" + bad
+          + " ,"));
+      AuditFixtures.writeLines(segment, lines);
+      AuditLogCorruptedException e = assertThrows(AuditLogCorruptedException.class,
+          () -> readAll(log, FileAuditLog.SEEK_EVERY + 1));
+      assertEquals(bad, e.firstBadSeq());
+      assertEquals(bad, e.line(), e.getMessage());
+    }
+  }
+
   @Test
   void groupCommit_futuresCompleteOnlyAfterTheirBatchIsForced_oneForcePerBatch()
       throws Exception {
