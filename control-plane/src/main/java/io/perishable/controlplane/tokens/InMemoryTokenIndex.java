@@ -13,6 +13,7 @@ import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import javax.annotation.concurrent.GuardedBy;
@@ -22,18 +23,25 @@ import javax.annotation.concurrent.GuardedBy;
  * issued} records (io.perishable.controlplane.journal.StateReplay).
  *
  * <p>One lock guards everything: the control plane's token API is not a hot path (Issue signs,
- * Revoke waits for replicas), and a lock keeps the three views consistent.
+ * Revoke waits for replicas), and a lock keeps the four views consistent.
  */
 public final class InMemoryTokenIndex implements TokenIndex {
   private static final Comparator<TokenIndex.Cursor> ORDER =
       Comparator.comparingLong(TokenIndex.Cursor::issuedAtMs)
           .thenComparing(TokenIndex.Cursor::tokenId);
+  private static final Comparator<IndexedToken> BY_EXPIRY =
+      Comparator.comparingLong((IndexedToken t) -> t.claims().getExpiresAtMs())
+          .thenComparing(IndexedToken::tokenId);
 
   @GuardedBy("this")
   private final Map<String, IndexedToken> byId = new HashMap<>();
 
   @GuardedBy("this")
   private final NavigableMap<TokenIndex.Cursor, IndexedToken> byIssue = new TreeMap<>(ORDER);
+
+  /** Tokens {@link #takeExpired} has not returned yet, soonest expiry first. */
+  @GuardedBy("this")
+  private final TreeSet<IndexedToken> notTakenByExpiry = new TreeSet<>(BY_EXPIRY);
 
   /** Parent id to its direct children's ids, in insertion (= issue) order. */
   @GuardedBy("this")
@@ -45,6 +53,7 @@ public final class InMemoryTokenIndex implements TokenIndex {
       throw new IllegalStateException("token id " + token.tokenId() + " indexed twice");
     }
     byIssue.put(cursorOf(token), token);
+    notTakenByExpiry.add(token);
     List<String> ancestors = token.claims().getAncestorIdsList();
     if (!ancestors.isEmpty()) {
       children.computeIfAbsent(ancestors.get(ancestors.size() - 1), k -> new LinkedHashSet<>())
@@ -111,6 +120,16 @@ public final class InMemoryTokenIndex implements TokenIndex {
   }
 
   @Override
+  public synchronized List<IndexedToken> takeExpired(long nowMs) {
+    List<IndexedToken> out = new ArrayList<>();
+    while (!notTakenByExpiry.isEmpty()
+        && notTakenByExpiry.first().claims().getExpiresAtMs() <= nowMs) {
+      out.add(notTakenByExpiry.pollFirst());
+    }
+    return out;
+  }
+
+  @Override
   public synchronized int forgetExpiredBefore(long expiredBeforeMs) {
     int forgotten = 0;
     Iterator<IndexedToken> it = byId.values().iterator();
@@ -119,6 +138,7 @@ public final class InMemoryTokenIndex implements TokenIndex {
       if (token.claims().getExpiresAtMs() < expiredBeforeMs) {
         it.remove();
         byIssue.remove(cursorOf(token));
+        notTakenByExpiry.remove(token);
         children.remove(token.tokenId());
         forgotten++;
       }

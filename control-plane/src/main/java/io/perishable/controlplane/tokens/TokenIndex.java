@@ -39,6 +39,14 @@ public interface TokenIndex {
   Page page(Optional<String> agentId, Optional<Cursor> cursor, int limit,
       Predicate<IndexedToken> filter);
 
+  /**
+   * The tokens whose expiry is at or before {@code nowMs} that no earlier call returned, soonest
+   * expiry first; each token is returned once (it stays indexed). The index keeps its tokens
+   * ordered by expiry for this, so a call costs the tokens it returns, not the index's size. For
+   * the one component that records expiries (io.perishable.controlplane.journal.ExpiryWatcher).
+   */
+  List<IndexedToken> takeExpired(long nowMs);
+
   /** Forgets tokens that expired before {@code expiredBeforeMs}; returns how many. */
   int forgetExpiredBefore(long expiredBeforeMs);
 
