@@ -13,7 +13,8 @@ import java.util.concurrent.Future;
 
 /**
  * Feeds the lines of one or more streams through a {@link ChainVerifier}, using several cores:
- * the stream is read in large blocks, each block is cut at line ends into one part per thread,
+ * the stream is read in large blocks (the next one on a reader thread while the current one is
+ * checked), each block is cut at line ends into one part per thread,
  * each part's lines are found and checked on their own in parallel (finding lines, parsing and
  * BLAKE3 are the whole cost), then linked in order on the calling thread. The result does not
  * depend on the number of threads: linking is sequential, and a line's own checks do not depend
@@ -38,7 +39,11 @@ final class ChainScan implements AutoCloseable {
   private final ChainVerifier chain;
   private final ExecutorService pool;
   private final Part[] parts;
+  /** Reads the next block while the current one is checked. */
+  private final ExecutorService reader;
   private byte[] data = new byte[BLOCK_BYTES];
+  /** The block being read while {@link #data} is checked. */
+  private byte[] spare = new byte[BLOCK_BYTES];
   private long lastLineNo;
   private Map<Long, Long> seekPoints;
   private long seekEvery;
@@ -97,6 +102,11 @@ final class ChainScan implements AutoCloseable {
           t.setDaemon(true);
           return t;
         });
+    this.reader = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "audit-verify-read");
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   /** One thread per available processor. */
@@ -118,14 +128,15 @@ final class ChainScan implements AutoCloseable {
     return lastLineNo;
   }
 
-  /** Scans one stream to its end; returns its first bad line, or null if all are good. */
+  /**
+   * Scans one stream to its end; returns its first bad line, or null if all are good. While a
+   * block is checked, the next one is read into the spare buffer on the reader thread.
+   */
   Bad scan(InputStream in) throws IOException {
     lastLineNo = 0;
     long base = 0; // the stream offset of data[0]
-    int filled = 0;
+    int filled = in.readNBytes(data, 0, data.length);
     while (true) {
-      int n = in.readNBytes(data, filled, data.length - filled);
-      filled += n;
       boolean eof = filled < data.length;
       int end = filled;
       while (end > 0 && data[end - 1] != '\n') {
@@ -133,13 +144,32 @@ final class ChainScan implements AutoCloseable {
       }
       if (end == 0 && !eof) {
         data = Arrays.copyOf(data, data.length * 2); // one line longer than the block
+        filled += in.readNBytes(data, filled, data.length - filled);
         continue;
       }
-      Bad bad = end == 0 ? null : checkAndLink(end, base);
+      int rest = filled - end;
+      Future<Integer> next = null;
+      if (!eof) {
+        if (spare.length < data.length) {
+          spare = new byte[data.length];
+        }
+        System.arraycopy(data, end, spare, 0, rest);
+        byte[] into = spare;
+        next = reader.submit(() -> in.readNBytes(into, rest, into.length - rest));
+      }
+      Bad bad = null;
+      boolean checked = false;
+      try {
+        bad = end == 0 ? null : checkAndLink(end, base);
+        checked = true;
+      } finally {
+        if (next != null && (!checked || bad != null)) {
+          awaitQuietly(next); // the caller closes the stream once this returns
+        }
+      }
       if (bad != null) {
         return bad;
       }
-      int rest = filled - end;
       if (eof) {
         if (rest == 0) {
           return null;
@@ -148,9 +178,36 @@ final class ChainScan implements AutoCloseable {
         return new Bad(lastLineNo, base + end,
             chain.seqToBlame(CanonicalJson.peekSeq(data, end, rest)), "truncated record");
       }
-      System.arraycopy(data, end, data, 0, rest);
+      int n = await(next);
+      byte[] checkedBlock = data;
+      data = spare;
+      spare = checkedBlock;
       base += end;
-      filled = rest;
+      filled = rest + n;
+    }
+  }
+
+  private static int await(Future<Integer> read) throws IOException {
+    try {
+      return read.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while reading", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IllegalStateException("reading the audit log failed", e.getCause());
+    }
+  }
+
+  private static void awaitQuietly(Future<Integer> read) {
+    try {
+      read.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      // the scan already has its answer
     }
   }
 
@@ -207,5 +264,6 @@ final class ChainScan implements AutoCloseable {
     if (pool != null) {
       pool.shutdownNow();
     }
+    reader.shutdownNow();
   }
 }

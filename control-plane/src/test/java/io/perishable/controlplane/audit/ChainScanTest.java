@@ -2,6 +2,7 @@ package io.perishable.controlplane.audit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.perishable.controlplane.MutableClock;
 import java.io.ByteArrayInputStream;
@@ -51,5 +52,48 @@ class ChainScanTest {
     assertEquals(one, four);
     assertEquals(at - 100 + 1, one.lineNo());
     assertEquals("seq gap: expected " + (at - 99) + " got " + (at - 98), one.reason());
+  }
+
+  /**
+   * Blocks are read ahead while the previous one is checked: line numbers, byte offsets and the
+   * line cut at a block's end come out as if read in one piece.
+   */
+  @Test
+  void pastTheFirstBlock_offsetsAndTheTornLastLine_asReadInOnePiece() throws Exception {
+    MutableClock clock = AuditFixtures.startClock();
+    CheckpointKeys keys = CheckpointKeys.open(dataDir, clock);
+    Path logDir = dataDir.resolve("audit");
+    try (FileAuditLog log = AuditFixtures.open(AuditFixtures.config(logDir)
+        .withCheckpoints(1000, java.time.Duration.ofDays(1)), keys, clock)) {
+      AuditFixtures.appendEvents(log, 1, 40_000); // about three 4 MiB blocks
+    }
+    List<String> lines = AuditFixtures.lines(AuditFixtures.onlySegment(logDir));
+    int at = lines.size() - 7; // in the last block
+    long offset = 0;
+    for (int i = 0; i < at; i++) {
+      offset += lines.get(i).getBytes(StandardCharsets.UTF_8).length + 1;
+    }
+    assertTrue(offset > 8 << 20, "the tamper must lie past two blocks: " + offset);
+    List<String> tampered = new ArrayList<>(lines);
+    tampered.set(at, AuditFixtures.flipBitInValue(tampered.get(at), "agent_id"));
+    for (int threads : new int[] {1, 2}) {
+      ChainScan.Bad bad = scan(keys, tampered, threads);
+      assertEquals(new ChainScan.Bad(at + 1, offset, at + 1, "hash mismatch"), bad);
+    }
+
+    // The last line without its newline: a torn record, at the offset where it starts.
+    StringBuilder sb = new StringBuilder();
+    for (String l : lines) {
+      sb.append(l).append('\n');
+    }
+    byte[] all = sb.toString().getBytes(StandardCharsets.UTF_8);
+    byte[] torn = java.util.Arrays.copyOf(all, all.length - 20);
+    long lastStart = all.length - lines.get(lines.size() - 1).length() - 1;
+    ChainVerifier chain = new ChainVerifier(keys.publicKeys().values(), true);
+    try (ChainScan scan = new ChainScan(chain, 2)) {
+      ChainScan.Bad bad = scan.scan(new ByteArrayInputStream(torn));
+      assertEquals(new ChainScan.Bad(lines.size(), lastStart, lines.size(), "truncated record"),
+          bad);
+    }
   }
 }
