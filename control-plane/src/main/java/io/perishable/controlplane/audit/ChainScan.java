@@ -2,6 +2,9 @@ package io.perishable.controlplane.audit;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,10 +67,7 @@ final class ChainScan implements AutoCloseable {
       count = 0;
       int p = from;
       while (p < to) {
-        int nl = p;
-        while (data[nl] != '\n') {
-          nl++;
-        }
+        int nl = indexOfNewline(data, p, to);
         if (count == checks.length) {
           grow();
         }
@@ -87,6 +87,33 @@ final class ChainScan implements AutoCloseable {
         checks[i] = new ChainVerifier.LineCheck();
       }
     }
+  }
+
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long NEWLINES = 0x0a0a0a0a0a0a0a0aL;
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+
+  /**
+   * The index of the first {@code '\n'} in {@code b[from, to)}, or {@code to} if there is none.
+   * Eight bytes at a time: finding line ends byte by byte was a seventh of verification's CPU.
+   */
+  static int indexOfNewline(byte[] b, int from, int to) {
+    int i = from;
+    for (; i + 8 <= to; i += 8) {
+      long w = (long) LONGS.get(b, i) ^ NEWLINES; // a zero byte where b has a newline
+      long zeros = (w - ONES) & ~w & HIGHS; // the lowest flagged byte is the first zero
+      if (zeros != 0) {
+        return i + (Long.numberOfTrailingZeros(zeros) >>> 3);
+      }
+    }
+    for (; i < to; i++) {
+      if (b[i] == '\n') {
+        return i;
+      }
+    }
+    return to;
   }
 
   /** Uses up to {@code threads} threads (1 = only the caller's). */

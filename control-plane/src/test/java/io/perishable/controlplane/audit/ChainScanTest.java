@@ -96,4 +96,29 @@ class ChainScanTest {
           bad);
     }
   }
+
+  @Test
+  void indexOfNewline_findsTheFirst_atEveryAlignment_andAnyByteValue() {
+    java.util.Random random = new java.util.Random(7);
+    for (int round = 0; round < 20_000; round++) {
+      byte[] b = new byte[1 + random.nextInt(40)];
+      for (int i = 0; i < b.length; i++) {
+        // Bytes next to '\n' in value (0x09, 0x0b, 0x8a) are where a word trick would slip.
+        int pick = random.nextInt(6);
+        b[i] = (byte) (pick == 0 ? '\n' : pick == 1 ? 0x0b : pick == 2 ? 0x09
+            : pick == 3 ? 0x8a : random.nextInt(256));
+      }
+      int from = random.nextInt(b.length);
+      int to = from + random.nextInt(b.length - from + 1);
+      int expected = to;
+      for (int i = from; i < to; i++) {
+        if (b[i] == '\n') {
+          expected = i;
+          break;
+        }
+      }
+      assertEquals(expected, ChainScan.indexOfNewline(b, from, to),
+          java.util.Arrays.toString(b) + " from " + from + " to " + to);
+    }
+  }
 }
