@@ -1,5 +1,8 @@
 package io.perishable.controlplane.audit;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -297,6 +300,40 @@ final class FastLineScanner {
     return bad >= 0;
   }
 
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+  private static final long QUOTES = 0x2222222222222222L;
+  private static final long BACKSLASHES = 0x5c5c5c5c5c5c5c5cL;
+  private static final long SPACES = 0x2020202020202020L;
+
+  /**
+   * The index of the first byte in {@code b[from, to)} that is not printable ASCII other than
+   * {@code '"'} and {@code '\\'} (so a quote, a backslash, a control byte or a byte of a
+   * multi-byte character), or {@code to}. Eight bytes at a time: for each test, the lowest
+   * flagged byte of a word is exact (a borrow flags only bytes above a true hit).
+   */
+  static int skipPlain(byte[] b, int from, int to) {
+    int i = from;
+    for (; i + 8 <= to; i += 8) {
+      long w = (long) LONGS.get(b, i);
+      long q = w ^ QUOTES;
+      long s = w ^ BACKSLASHES;
+      long special = (((q - ONES) & ~q) | ((s - ONES) & ~s) | ((w - SPACES) & ~w) | w) & HIGHS;
+      if (special != 0) {
+        return i + (Long.numberOfTrailingZeros(special) >>> 3);
+      }
+    }
+    for (; i < to; i++) {
+      int c = b[i]; // bytes >= 0x80 are negative here
+      if (c < 0x20 || c == '"' || c == '\\') {
+        return i;
+      }
+    }
+    return to;
+  }
+
   /** A string in canonical form: the escapes of docs/audit-log.md, shortest-form UTF-8. */
   private boolean string() {
     if (p >= end || b[p] != '"') {
@@ -304,12 +341,11 @@ final class FastLineScanner {
     }
     p++;
     while (p < end) {
-      int c = b[p];
-      if (c >= 0x20 && c != '"' && c != '\\') {
-        p++; // printable ASCII (bytes >= 0x80 are negative here)
-        continue;
+      p = skipPlain(b, p, end); // printable ASCII but for '"' and '\\'
+      if (p == end) {
+        break;
       }
-      c &= 0xff;
+      int c = b[p] & 0xff;
       if (c == '"') {
         p++;
         return true;

@@ -117,6 +117,32 @@ class FastLineScannerTest {
     assertTrue(fastAccepted > 0, "the mutations should sometimes stay canonical");
   }
 
+  @Test
+  void skipPlain_stopsAtTheFirstSpecialByte_atEveryAlignment() {
+    Random random = new Random(11);
+    byte[] near = {'"', '\\', 0x1f, 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, (byte) 0x80,
+        (byte) 0xa2, (byte) 0xdc, 0, 'a'};
+    for (int round = 0; round < 50_000; round++) {
+      byte[] b = new byte[1 + random.nextInt(40)];
+      for (int i = 0; i < b.length; i++) {
+        b[i] = random.nextInt(3) == 0 ? near[random.nextInt(near.length)]
+            : (byte) (0x20 + random.nextInt(0x60));
+      }
+      int from = random.nextInt(b.length);
+      int to = from + random.nextInt(b.length - from + 1);
+      int expected = to;
+      for (int i = from; i < to; i++) {
+        int c = b[i] & 0xff;
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+          expected = i;
+          break;
+        }
+      }
+      assertEquals(expected, FastLineScanner.skipPlain(b, from, to),
+          Arrays.toString(b) + " from " + from + " to " + to);
+    }
+  }
+
   private static byte[] concat(byte[]... parts) {
     int n = 0;
     for (byte[] p : parts) {
