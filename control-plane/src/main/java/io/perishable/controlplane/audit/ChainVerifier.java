@@ -55,8 +55,8 @@ final class ChainVerifier {
       if (fast.scan(buf, off, len)) {
         out.seq = fast.seq;
         out.timeMs = fast.timeMs;
-        decodeHex(buf, fast.prevHex, out.prev);
-        decodeHex(buf, fast.hashHex, out.hash);
+        System.arraycopy(fast.prev, 0, out.prev, 0, ChainHash.BYTES);
+        System.arraycopy(fast.hash, 0, out.hash, 0, ChainHash.BYTES);
         canonicalEnd = fast.canonicalEnd;
       } else {
         AuditRecord r;
@@ -191,13 +191,5 @@ final class ChainVerifier {
       recordsSinceCheckpoint++;
     }
     return null;
-  }
-
-  /** Decodes 64 hex characters the scanner already checked. */
-  private static void decodeHex(byte[] buf, int at, byte[] out) {
-    byte[] v = FastLineScanner.HEX_VALUE;
-    for (int i = 0; i < out.length; i++) {
-      out[i] = (byte) ((v[buf[at + 2 * i] & 0xff] << 4) | v[buf[at + 2 * i + 1] & 0xff]);
-    }
   }
 }

@@ -62,9 +62,9 @@ final class FastLineScanner {
   long timeMs;
   /** Offset of the {@code ,"prev_hash"} that ends the canonical part (the brace is implied). */
   int canonicalEnd;
-  /** Offsets of the 64 hex characters of prev_hash and hash. */
-  int prevHex;
-  int hashHex;
+  /** prev_hash and hash, decoded from their 64 hex characters. */
+  final byte[] prev = new byte[ChainHash.BYTES];
+  final byte[] hash = new byte[ChainHash.BYTES];
 
   private byte[] b;
   private int p;
@@ -106,12 +106,10 @@ final class FastLineScanner {
       if (end - p >= PREV.length && startsWith(PREV)) {
         canonicalEnd = p;
         p += PREV.length;
-        prevHex = p;
-        if (!hex64() || !literal(HASH)) {
+        if (!hex64(prev) || !literal(HASH)) {
           return false;
         }
-        hashHex = p;
-        return hex64() && end - p == 2 && b[p] == '"' && b[p + 1] == '}';
+        return hex64(hash) && end - p == 2 && b[p] == '"' && b[p + 1] == '}';
       }
       int field = -1;
       for (int i = next; i < KEYS.length; i++) {
@@ -194,15 +192,19 @@ final class FastLineScanner {
     return negative ? -v : v;
   }
 
-  private boolean hex64() {
-    if (end - p < 64) {
+  /** 64 lowercase hex characters, decoded into {@code out} as they are checked. */
+  private boolean hex64(byte[] out) {
+    if (end - p < 2 * ChainHash.BYTES) {
       return false;
     }
     int bad = 0;
-    for (int i = p; i < p + 64; i++) {
-      bad |= HEX_VALUE[b[i] & 0xff];
+    for (int i = 0; i < ChainHash.BYTES; i++) {
+      int hi = HEX_VALUE[b[p + 2 * i] & 0xff];
+      int lo = HEX_VALUE[b[p + 2 * i + 1] & 0xff];
+      bad |= hi | lo;
+      out[i] = (byte) ((hi << 4) | lo);
     }
-    p += 64;
+    p += 2 * ChainHash.BYTES;
     return bad >= 0;
   }
 

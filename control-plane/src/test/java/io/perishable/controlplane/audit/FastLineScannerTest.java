@@ -1,5 +1,6 @@
 package io.perishable.controlplane.audit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,6 +57,8 @@ class FastLineScannerTest {
       assertEquals(parsed.record().seq(), fast.seq);
       assertEquals(parsed.record().timeMs(), fast.timeMs);
       assertEquals(parsed.canonicalEnd(), fast.canonicalEnd);
+      assertArrayEquals(parsed.record().prevHash().bytes(), fast.prev);
+      assertArrayEquals(parsed.record().hash().bytes(), fast.hash);
     }
   }
 
