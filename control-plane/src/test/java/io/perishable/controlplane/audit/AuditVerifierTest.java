@@ -244,8 +244,9 @@ class AuditVerifierTest {
     }
     Path file = target == Target.EXPORT ? dataDir.resolve("export.jsonl") : onlySegment(logDir);
     writeLines(file, lines);
+    AuditVerifier chainOnly = AuditVerifier.chainOnly();
     AuditVerifier.Report report = target == Target.EXPORT
-        ? AuditVerifier.chainOnly().verifyExport(file) : AuditVerifier.chainOnly().verifyLog(logDir);
+        ? chainOnly.verifyExport(file) : chainOnly.verifyLog(logDir);
     assertFailure(2, 2, "not canonical: attribute completion_hash must be 64 lowercase hex"
         + " characters: a hash of the response, never its text", report.failure().orElseThrow());
     assertEquals(1, report.records());
@@ -261,7 +262,7 @@ class AuditVerifierTest {
     }
     writeLines(file, good);
     AuditVerifier.Report ok = target == Target.EXPORT
-        ? AuditVerifier.chainOnly().verifyExport(file) : AuditVerifier.chainOnly().verifyLog(logDir);
+        ? chainOnly.verifyExport(file) : chainOnly.verifyLog(logDir);
     assertTrue(ok.ok(), ok.toString());
   }
 
