@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
  * lists them); 2: the harness itself could not run.
  *
  * <pre>
- * java -jar benchmarks/target/benchmarks.jar [--smoke] [--jfr] --wrk PATH --ghz PATH [--out DIR]
+ * java -jar benchmarks/target/benchmarks.jar [--smoke] [--jfr|--profile] --wrk PATH --ghz PATH
+ *     [--out DIR]
  * java -jar benchmarks/target/benchmarks.jar jmh [JMH options]   (JMH's own command line)
  * java -jar benchmarks/target/benchmarks.jar stack   (the stack alone, for profiling by hand)
  * </pre>
@@ -49,27 +50,35 @@ public final class BenchMain {
    * @param checkConnections ghz HTTP/2 connections (Envoy opens one per worker thread: 2)
    * @param issueWorkers ghz workers for Issue (over one connection, like one issuing service)
    * @param revocations revocations timed, after a fifth as many untimed
+   * @param recorder what records the JVM in the last loaded round through authz-service
    */
   record Profile(String name, boolean judge, Duration warmup, int rounds, Duration measure,
       int connections, int checkWorkers, int checkConnections, int issueWorkers,
-      int revocations, int heapTokens, JmhRun.Settings jmh, boolean jfr) {
+      int revocations, int heapTokens, JmhRun.Settings jmh, Recorder recorder) {
 
     static Profile full() {
       return new Profile("full", true, Duration.ofSeconds(5), 5, Duration.ofSeconds(3), 16, 16,
-          2, 32, 1_000, 20_000, JmhRun.Settings.full(), false);
+          2, 32, 1_000, 20_000, JmhRun.Settings.full(), Recorder.NONE);
     }
 
     static Profile smoke() {
       return new Profile("smoke", false, Duration.ofSeconds(1), 1, Duration.ofSeconds(1), 16,
-          16, 2, 32, 50, 1_000, JmhRun.Settings.smoke(), false);
+          16, 2, 32, 50, 1_000, JmhRun.Settings.smoke(), Recorder.NONE);
     }
 
-    /** Also records the JVM with JFR during the last loaded round through authz-service. */
-    Profile withJfr() {
+    /** Also records the JVM during the last loaded round through authz-service. */
+    Profile recordedWith(Recorder how) {
       return new Profile(name, judge, warmup, rounds, measure, connections, checkWorkers,
-          checkConnections, issueWorkers, revocations, heapTokens, jmh, true);
+          checkConnections, issueWorkers, revocations, heapTokens, jmh, how);
+    }
+
+    boolean recording() {
+      return recorder != Recorder.NONE;
     }
   }
+
+  /** What records the JVM during one loaded round through authz-service, if anything. */
+  enum Recorder { NONE, JFR, ASYNC_PROFILER }
 
   private final Profile profile;
   private final Path repoRoot;
@@ -103,13 +112,15 @@ public final class BenchMain {
     Path out = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
-        case "--smoke" -> profile = profile.jfr() ? Profile.smoke().withJfr() : Profile.smoke();
-        case "--jfr" -> profile = profile.withJfr();
+        case "--smoke" -> profile = Profile.smoke().recordedWith(profile.recorder());
+        case "--jfr" -> profile = profile.recordedWith(Recorder.JFR);
+        case "--profile" -> profile = profile.recordedWith(Recorder.ASYNC_PROFILER);
         case "--wrk" -> wrkBinary = Path.of(args[++i]);
         case "--ghz" -> ghzBinary = Path.of(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         default -> {
-          System.err.println("usage: benchmarks.jar [--smoke] [--jfr] --wrk PATH --ghz PATH"
+          System.err.println("usage: benchmarks.jar [--smoke] [--jfr|--profile] --wrk PATH"
+              + " --ghz PATH"
               + " [--out DIR]\n       benchmarks.jar jmh [JMH options]\n       benchmarks.jar"
               + " stack\nunknown argument: " + args[i]);
           System.exit(2);
@@ -214,8 +225,11 @@ public final class BenchMain {
   }
 
   /**
-   * (1) Envoy alone vs Envoy with our ext_authz, same body, same connections, wrk; beside them
-   * Envoy with ext_authz calling the empty handler, the part that is ext_authz's own.
+   * (1) Envoy alone vs Envoy with our ext_authz (the issue's row 1: ext_authz only, its access
+   * log to the control plane), same body, same connections, wrk. Beside them: Envoy with
+   * ext_authz calling the empty handler, the part that is ext_authz's own; and (1b) the shipped
+   * production path, ext_authz plus the ext_proc usage meter (an ext_proc stream and a
+   * completion record per request). CPU per request of Envoy and of this JVM for each.
    */
   private void envoyRows(BenchStack stack, ResultTable table) throws Exception {
     BenchRequest request = stack.request();
@@ -233,15 +247,18 @@ public final class BenchMain {
     wrk.run("warmup envoy alone", stack.envoyAloneUrl(), direct, body, c, profile.warmup());
     wrk.run("warmup envoy empty authz", stack.envoyEmptyAuthzUrl(), direct, body, c,
         profile.warmup());
-    wrk.run("warmup envoy authz", stack.envoyUrl(), withToken, body, c,
-        profile.warmup().multipliedBy(3));
+    wrk.run("warmup envoy authz", stack.envoyUnmeteredUrl(), withToken, body, c,
+        profile.warmup().multipliedBy(2));
+    wrk.run("warmup envoy authz metered", stack.envoyUrl(), withToken, body, c,
+        profile.warmup());
     long deniedBefore = stack.denied();
 
     progress("wrk: " + c + " connections, " + rounds + " rounds of " + d.toSeconds()
         + " s per setup");
     CpuTally aloneCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyAlone);
     CpuTally emptyCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyEmptyAuthz);
-    CpuTally authzCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyWithAuthz);
+    CpuTally authzCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyUnmetered);
+    CpuTally meteredCpu = new CpuTally(stack, BenchStack.CpuTimes::envoyWithAuthz);
     Rounds loaded = Rounds.run(rounds,
         r -> checked(aloneCpu.measure(() -> wrk.run("Envoy alone, " + c + " connections, round "
             + (r + 1), stack.envoyAloneUrl(), direct, body, c, d))),
@@ -250,11 +267,14 @@ public final class BenchMain {
             d))),
         r -> {
           Callable<LoadResult> run = () -> wrk.run("Envoy + ext_authz, " + c
-              + " connections, round " + (r + 1), stack.envoyUrl(), withToken, body, c, d);
-          // A JFR recording makes the JIT recompile; keep that round out of CPU per request.
-          boolean recorded = profile.jfr() && r == rounds - 1;
+              + " connections, round " + (r + 1), stack.envoyUnmeteredUrl(), withToken, body, c,
+              d);
+          // A recording makes the JIT recompile; keep that round out of CPU per request.
+          boolean recorded = profile.recording() && r == rounds - 1;
           return checked(recorded ? profiled("envoy-authz", true, run) : authzCpu.measure(run));
-        });
+        },
+        r -> checked(meteredCpu.measure(() -> wrk.run("Envoy + ext_authz + ext_proc, " + c
+            + " connections, round " + (r + 1), stack.envoyUrl(), withToken, body, c, d))));
     progress("wrk: 1 connection, " + rounds + " rounds of " + d.toSeconds() + " s per setup");
     Rounds single = Rounds.run(rounds,
         r -> checked(wrk.run("Envoy alone, 1 connection, round " + (r + 1),
@@ -262,6 +282,8 @@ public final class BenchMain {
         r -> checked(wrk.run("Envoy + ext_authz to empty handler, 1 connection, round "
             + (r + 1), stack.envoyEmptyAuthzUrl(), direct, body, 1, d)),
         r -> checked(wrk.run("Envoy + ext_authz, 1 connection, round " + (r + 1),
+            stack.envoyUnmeteredUrl(), withToken, body, 1, d)),
+        r -> checked(wrk.run("Envoy + ext_authz + ext_proc, 1 connection, round " + (r + 1),
             stack.envoyUrl(), withToken, body, 1, d)));
     if (stack.denied() > deniedBefore) {
       errors.add("Envoy + ext_authz: authz-service denied " + (stack.denied() - deniedBefore)
@@ -271,16 +293,21 @@ public final class BenchMain {
     final int alone = 0;
     final int empty = 1;
     final int ours = 2;
+    final int metered = 3;
     double ratio = loaded.ratio(ours, alone, LoadResult::rps);
     String aloneRps = "Envoy alone " + ResultTable.format(loaded.median(alone, LoadResult::rps),
         "rps");
-    table.addJudged("1", "throughput, " + c + " connections (wrk, 2 KB chat, cached token)",
+    table.addJudged("1", "throughput, Envoy + ext_authz, " + c + " conns (wrk, 2 KB chat)",
         aloneRps, ResultTable.format(loaded.median(ours, LoadResult::rps), "rps"),
         ResultTable.format(ratio, "x"), ">= 0.85x", ratio, 0.85, true, "x");
     table.add(new Row("1", "  same, ext_authz calling the empty handler", aloneRps,
         "(empty) " + ResultTable.format(loaded.median(empty, LoadResult::rps), "rps"),
         ResultTable.format(loaded.ratio(empty, alone, LoadResult::rps), "x"), "",
-        ResultTable.Verdict.INFO, "ext_authz's own cost"));
+        ResultTable.Verdict.INFO, "ext_authz's own cost: the ceiling here"));
+    table.add(new Row("1b", "  same, + ext_proc usage meter (production path)", aloneRps,
+        "(metered) " + ResultTable.format(loaded.median(metered, LoadResult::rps), "rps"),
+        ResultTable.format(loaded.ratio(metered, alone, LoadResult::rps), "x"), "",
+        ResultTable.Verdict.INFO, "+ completion records"));
     table.add(new Row("1", "p50 / p99, " + c + " connections",
         pair(loaded.median(alone, LoadResult::p50Micros),
             loaded.median(alone, LoadResult::p99Micros)),
@@ -289,18 +316,9 @@ public final class BenchMain {
         ResultTable.added(loaded.added(ours, alone, LoadResult::p50Micros)) + " / "
             + ResultTable.added(loaded.added(ours, alone, LoadResult::p99Micros)),
         "", ResultTable.Verdict.INFO, "queueing included"));
-    table.add(new Row("1", "CPU per request, " + c + " connections: Envoy",
-        ResultTable.latency(aloneCpu.envoyMicrosPerRequest()),
-        ResultTable.latency(authzCpu.envoyMicrosPerRequest()),
-        ResultTable.added(authzCpu.envoyMicrosPerRequest() - aloneCpu.envoyMicrosPerRequest()),
-        "", ResultTable.Verdict.INFO, "(empty: "
-            + ResultTable.latency(emptyCpu.envoyMicrosPerRequest()) + ")"));
-    table.add(new Row("1", "CPU per request: JVM (fake upstream [+ authz-service])",
-        ResultTable.latency(aloneCpu.jvmMicrosPerRequest()),
-        ResultTable.latency(authzCpu.jvmMicrosPerRequest()),
-        ResultTable.added(authzCpu.jvmMicrosPerRequest() - aloneCpu.jvmMicrosPerRequest()),
-        "", ResultTable.Verdict.INFO, "(empty: "
-            + ResultTable.latency(emptyCpu.jvmMicrosPerRequest()) + ")"));
+    cpuRows(table, "1", "CPU per request: Envoy / JVM", aloneCpu, authzCpu);
+    cpuRows(table, "1", "  same, ext_authz calling the empty handler", aloneCpu, emptyCpu);
+    cpuRows(table, "1b", "  same, + ext_proc usage meter", aloneCpu, meteredCpu);
     double addedP50 = single.added(ours, alone, LoadResult::p50Micros);
     double addedP99 = single.added(ours, alone, LoadResult::p99Micros);
     table.addJudged("1", "added p50, 1 connection (no queueing)",
@@ -311,14 +329,36 @@ public final class BenchMain {
         ResultTable.latency(single.median(alone, LoadResult::p99Micros)),
         ResultTable.latency(single.median(ours, LoadResult::p99Micros)),
         ResultTable.added(addedP99), "<= +1 ms", addedP99, 1000, false, "us");
-    table.add(new Row("1", "  added p50 / p99, ext_authz calling the empty handler",
+    addedRow(table, "1", "  added p50 / p99, ext_authz calling the empty handler", single,
+        alone, empty, "ext_authz's own cost");
+    addedRow(table, "1b", "  added p50 / p99, + ext_proc usage meter", single, alone, metered,
+        "production path");
+  }
+
+  /**
+   * CPU per request of Envoy and of this JVM (authz-service, the control plane and its audit
+   * log, the fake upstream) for {@code side}, against Envoy alone; from /proc, over every round.
+   */
+  private static void cpuRows(ResultTable table, String section, String what, CpuTally alone,
+      CpuTally side) {
+    table.add(new Row(section, what,
+        pair(alone.envoyMicrosPerRequest(), alone.jvmMicrosPerRequest()),
+        pair(side.envoyMicrosPerRequest(), side.jvmMicrosPerRequest()),
+        ResultTable.added(side.envoyMicrosPerRequest() - alone.envoyMicrosPerRequest()) + " / "
+            + ResultTable.added(side.jvmMicrosPerRequest() - alone.jvmMicrosPerRequest()),
+        "", ResultTable.Verdict.INFO, "added CPU: the figure that transfers"));
+  }
+
+  private static void addedRow(ResultTable table, String section, String what, Rounds single,
+      int alone, int side, String note) {
+    table.add(new Row(section, what,
         pair(single.median(alone, LoadResult::p50Micros),
             single.median(alone, LoadResult::p99Micros)),
-        "(empty) " + pair(single.median(empty, LoadResult::p50Micros),
-            single.median(empty, LoadResult::p99Micros)),
-        ResultTable.added(single.added(empty, alone, LoadResult::p50Micros)) + " / "
-            + ResultTable.added(single.added(empty, alone, LoadResult::p99Micros)),
-        "", ResultTable.Verdict.INFO, "ext_authz's own cost"));
+        pair(single.median(side, LoadResult::p50Micros),
+            single.median(side, LoadResult::p99Micros)),
+        ResultTable.added(single.added(side, alone, LoadResult::p50Micros)) + " / "
+            + ResultTable.added(single.added(side, alone, LoadResult::p99Micros)),
+        "", ResultTable.Verdict.INFO, note));
   }
 
   /**
@@ -570,20 +610,30 @@ public final class BenchMain {
   }
 
   /**
-   * Runs {@code load}, under JFR if {@code --jfr} was given and {@code record}; this JVM's CPU
-   * by thread and the hottest frames go to the output.
+   * Runs {@code load}, recorded if {@code --jfr} or {@code --profile} was given and {@code
+   * record}; this JVM's CPU by thread and the hottest frames go to the output.
    */
   private LoadResult profiled(String name, boolean record,
       Callable<LoadResult> load) throws Exception {
-    if (!profile.jfr() || !record) {
+    if (!profile.recording() || !record) {
       return load.call();
     }
-    Path file = out.resolve(name + ".jfr");
     ThreadCpu before = ThreadCpu.now();
-    LoadResult result = HotFrames.record(file, load);
-    profiles.addAll(ThreadCpu.now().since(before, "\"" + result.label() + "\""));
-    profiles.add("JFR during \"" + result.label() + "\" (this JVM):");
-    profiles.addAll(HotFrames.summarize(file, 15));
+    LoadResult result;
+    if (profile.recorder() == Recorder.ASYNC_PROFILER) {
+      Path file = out.resolve(name + ".collapsed");
+      result = CpuProfile.record(file, load);
+      profiles.addAll(ThreadCpu.now().since(before, "\"" + result.label() + "\""));
+      profiles.add("async-profiler during \"" + result.label() + "\" (this JVM, " + file
+          + "):");
+      profiles.addAll(CpuProfile.summarize(file, 15));
+    } else {
+      Path file = out.resolve(name + ".jfr");
+      result = HotFrames.record(file, load);
+      profiles.addAll(ThreadCpu.now().since(before, "\"" + result.label() + "\""));
+      profiles.add("JFR during \"" + result.label() + "\" (this JVM):");
+      profiles.addAll(HotFrames.summarize(file, 15));
+    }
     return result;
   }
 

@@ -48,7 +48,8 @@ import java.util.concurrent.locks.LockSupport;
  *       before perishable does anything;
  *   <li>"Envoy + ext_authz without metering": a fourth Envoy from the same file calling the same
  *       authz-service, its access log to the same control plane, but without the ext_proc
- *       filter: beside the stack's Envoy, what usage metering costs on a streamed response;
+ *       filter: row 1's "Envoy + ext_authz", and beside the stack's Envoy, what usage metering
+ *       costs (rows 1b and 6);
  *   <li>{@value #EXTRA_REPLICAS} more authz-service replicas on the same control plane (no
  *       Envoy in front, and no decision reports to the audit trail), so a revocation has
  *       {@value #EXTRA_REPLICAS} + 1 replicas to reach, and the Check can be measured without
@@ -283,6 +284,8 @@ public final class BenchStack implements AutoCloseable {
         BenchRequest.headersWithoutAuthz(stack.openAiKey(), "openai"));
     expect200("Envoy with ext_authz calling the empty handler", envoyEmptyAuthzUrl(),
         BenchRequest.headersWithoutAuthz(stack.openAiKey(), "openai"));
+    expect200("Envoy with ext_authz, without ext_proc", envoyUnmeteredUrl(),
+        request.headersWithToken());
     expectStream("Envoy with ext_authz, without ext_proc (streamed)", envoyUnmeteredUrl());
     expectStream("Envoy with ext_authz and ext_proc (streamed)", envoyUrl());
     expectCheckOk("authz-service", stack.authzPort());

@@ -31,9 +31,10 @@ class BenchSmokeTest {
       stack.selfCheck();
 
       assertEquals(0, stack.denied(), stack.lastDenial());
-      // Through Envoy with ext_authz: one plain and one streamed request; one streamed through
-      // the Envoy without ext_proc; one Check straight to authz-service.
-      assertEquals(4, stack.allowed());
+      // Through Envoy with ext_authz: one plain and one streamed request; one plain and one
+      // streamed through the Envoy without ext_proc (rows 1, 1b, 6); one Check straight to
+      // authz-service (row 2).
+      assertEquals(5, stack.allowed());
     }
   }
 
@@ -43,7 +44,7 @@ class BenchSmokeTest {
       stack.selfCheck();
 
       // Metered: the plain and the streamed request through the stack's Envoy (ext_proc on);
-      // never the stream through the Envoy without ext_proc, which was sent first.
+      // never the requests through the Envoy without ext_proc, which were sent first.
       Instant deadline = Instant.now().plusSeconds(30);
       while (stack.meteredResponses() < 2 && Instant.now().isBefore(deadline)) {
         Thread.sleep(50);

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
@@ -25,6 +24,13 @@ import java.util.logging.Logger;
  * (capped exponential backoff, reset by the next ack), reconnects and resends from the oldest
  * unacked decision; the control plane de-duplicates what it already has.
  *
+ * <p><b>Batching.</b> With nothing in flight, what the spool holds goes out at once. With a
+ * batch in flight, the sender sends only full batches ({@link ReportConfig#maxBatchDecisions()})
+ * and otherwise waits for the ack, then sends everything that accumulated meanwhile as one
+ * batch: the control plane fsyncs its audit log once per batch, so under load each fsync covers
+ * all the decisions of one round trip instead of a handful (group commit). A decision waits at
+ * most one ack round trip longer to leave; it is in the spool all along.
+ *
  * <p>All state belongs to the sender thread. gRPC callbacks only queue an event and wake it, so
  * nothing here needs a lock, and the stream's {@code onNext} is only ever called by one thread.
  */
@@ -32,6 +38,7 @@ final class ReportSender implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ReportSender.class.getName());
   /** Wake at least this often even without a signal: a safety net, not the mechanism. */
   private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  private static final long NOT_WAITING = Long.MAX_VALUE;
 
   /** Something a gRPC callback saw, for the sender thread to act on. */
   private record Event(long stream, long ackedThrough, Status broken) {}
@@ -47,8 +54,12 @@ final class ReportSender implements AutoCloseable {
   private final ConcurrentLinkedQueue<Event> events = new ConcurrentLinkedQueue<>();
   private final Thread thread;
   private final AtomicLong reconnects = new AtomicLong();
-  /** True while the sender parks waiting for new decisions: only then do appends wake it. */
-  private final AtomicBoolean idle = new AtomicBoolean();
+  /**
+   * While the sender parks for lack of decisions to send: the seq whose append wakes it (the
+   * next one with nothing in flight, the one that fills a batch otherwise). {@link #NOT_WAITING}
+   * the rest of the time, so an append usually costs a single volatile read here.
+   */
+  private volatile long wakeAtSeq = NOT_WAITING;
   private volatile boolean closed;
 
   // Sender-thread state.
@@ -81,12 +92,28 @@ final class ReportSender implements AutoCloseable {
 
   /**
    * Called after each spool append, from any thread. Usually a single volatile read: the
-   * sender is only woken (a futex syscall) when it is parked for lack of decisions.
+   * sender is only woken (a futex syscall) when it is parked waiting for this many decisions.
    */
   void wake() {
-    if (idle.get() && idle.compareAndSet(true, false)) {
+    long at = wakeAtSeq;
+    if (at != NOT_WAITING && spool.lastSeq() >= at) {
+      wakeAtSeq = NOT_WAITING;
       LockSupport.unpark(thread);
     }
+  }
+
+  /**
+   * Whether to send another batch now: never beyond {@code maxInFlight} unacked batches; with
+   * none in flight, as soon as anything is unsent; with some in flight, only a full batch (the
+   * rest waits for an ack and goes out together).
+   *
+   * @param unsent decisions appended and not yet sent (an over-estimate is harmless)
+   */
+  static boolean sendNow(int inFlight, long unsent, int maxInFlight, int maxBatch) {
+    if (unsent <= 0 || inFlight >= maxInFlight) {
+      return false;
+    }
+    return inFlight == 0 || unsent >= maxBatch;
   }
 
   /** Streams opened after the first (each one a reconnect after a break). */
@@ -131,13 +158,15 @@ final class ReportSender implements AutoCloseable {
       LockSupport.parkNanos(this, IDLE_PARK_NANOS);
       return;
     }
-    // Announce idleness, then look again: an append after the look sees idle and unparks us
-    // (the permit makes the park return at once), so no wake-up is lost.
-    idle.set(true);
-    if (spool.lastSeq() < cursor.nextSeq() && events.isEmpty() && !closed) {
+    // Announce what wakes us, then look again: an append after the look sees it and unparks
+    // us (the permit makes the park return at once), so no wake-up is lost. With batches in
+    // flight, their ack wakes us (signal) unless a full batch is ready first.
+    long at = cursor.nextSeq() + (inFlight.isEmpty() ? 0 : maxBatch - 1);
+    wakeAtSeq = at;
+    if (spool.lastSeq() < at && events.isEmpty() && !closed) {
       LockSupport.parkNanos(this, IDLE_PARK_NANOS);
     }
-    idle.set(false);
+    wakeAtSeq = NOT_WAITING;
   }
 
   private void open() {
@@ -207,9 +236,13 @@ final class ReportSender implements AutoCloseable {
   /** Sends batches while the window has room and the spool has entries; true if it sent any. */
   private boolean sendWhileRoom() throws IOException {
     boolean sent = false;
-    while (stream != null && inFlight.size() < maxInFlight) {
+    while (stream != null && sendNow(inFlight.size(), spool.lastSeq() - cursor.nextSeq() + 1,
+        maxInFlight, maxBatch)) {
       Spool.Batch batch = spool.read(cursor, maxBatch);
       if (batch.isEmpty()) {
+        // Only acked decisions (after a reconnect): step past them, or sendNow would keep
+        // counting them as unsent.
+        cursor = batch.next();
         break;
       }
       stream.onNext(ReportBatch.newBuilder()

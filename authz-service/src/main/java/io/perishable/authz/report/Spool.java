@@ -156,6 +156,9 @@ final class Spool implements AutoCloseable {
   @GuardedBy("lock")
   private long nextSeq;
 
+  /** {@code nextSeq - 1}, for {@link #lastSeq()} without the lock (the sender asks per wake). */
+  private volatile long lastSeq;
+
   @GuardedBy("lock")
   private long ackedThrough;
 
@@ -202,6 +205,7 @@ final class Spool implements AutoCloseable {
         next = Math.max(next, s.lastSeq + 1);
       }
       nextSeq = next;
+      lastSeq = next - 1;
       ackedThrough = found.isEmpty() ? next - 1 : found.firstKey() - 1;
       syncedThrough = next - 1;
       Segment last = found.isEmpty() ? null : found.lastEntry().getValue();
@@ -337,6 +341,7 @@ final class Spool implements AutoCloseable {
         return 0;
       }
       nextSeq++;
+      lastSeq = seq;
       current.bytes += entry.capacity();
       current.lastSeq = seq;
       usedBytes += entry.capacity();
@@ -566,11 +571,9 @@ final class Spool implements AutoCloseable {
     }
   }
 
-  /** The seq of the last decision appended (0 if none ever). */
+  /** The seq of the last decision appended (0 if none ever). Lock-free. */
   long lastSeq() {
-    synchronized (lock) {
-      return nextSeq - 1;
-    }
+    return lastSeq;
   }
 
   /** The last seq known to be fsynced. */

@@ -13,6 +13,7 @@ import io.perishable.authz.budget.ReportedUsage;
 import io.perishable.proto.v1.DecisionReport;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -62,6 +63,37 @@ class DecisionReporterTest {
           "only the newest segment is left: " + reporter.spoolBytes());
       assertEquals(0, reporter.unrecordedDecisions());
       assertEquals(reporter.spoolId(), controlPlane.spoolIds.get(0));
+    }
+  }
+
+  @Test
+  void withABatchInFlight_theNextDecisionsWaitForItsAck_andLeaveAsOneBatch() throws Exception {
+    controlPlane.holdAcks(true);
+    controlPlane.up();
+    try (DecisionReporter reporter = start()) {
+      decide(reporter, 1, 1);
+      await("the first batch", () -> controlPlane.distinct() == 1);
+      decide(reporter, 2, 9);
+      controlPlane.holdAcks(false);
+      awaitAllReceived(reporter, 10);
+
+      assertEquals(List.of(1, 9), controlPlane.batchSizes);
+    }
+  }
+
+  @Test
+  void withBatchesInFlight_aFullBatchStillLeavesAtOnce() throws Exception {
+    controlPlane.holdAcks(true);
+    controlPlane.up();
+    try (DecisionReporter reporter = start()) {
+      decide(reporter, 1, 1);
+      await("the first batch", () -> controlPlane.distinct() == 1);
+      decide(reporter, 2, 64); // the test config's batch size
+
+      await("a full batch while the first is unacked", () -> controlPlane.distinct() == 65);
+      assertEquals(List.of(1, 64), controlPlane.batchSizes);
+      controlPlane.holdAcks(false);
+      awaitAllReceived(reporter, 65);
     }
   }
 

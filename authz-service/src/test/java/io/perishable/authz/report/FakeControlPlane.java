@@ -12,6 +12,7 @@ import io.perishable.proto.v1.ReportBatch;
 import io.perishable.proto.v1.ReportServiceGrpc;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,7 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * An in-process ReportService that can be stopped and started again under the same name (the
  * "control plane down, then up" of the outage test). Counts how often each seq arrived, acks
- * every batch, and can be told to break the next N streams after their first batch, unacked.
+ * every batch (or holds the acks back until told to release them), records each batch's size,
+ * and can be told to break the next N streams after their first batch, unacked.
  */
 final class FakeControlPlane implements AutoCloseable {
   private final String name = InProcessServerBuilder.generateName();
@@ -33,6 +35,11 @@ final class FakeControlPlane implements AutoCloseable {
   final Map<Long, DecisionReport> reports = new ConcurrentHashMap<>();
   final AtomicInteger streams = new AtomicInteger();
   final AtomicInteger breakNextStreams = new AtomicInteger();
+  /** Decisions per batch, in arrival order. */
+  final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+  /** Acks not sent yet while {@link #holdAcks} is on, with the stream each belongs to. */
+  private final List<Runnable> heldAcks = new ArrayList<>();
+  private boolean holdAcks;
   private Server server;
 
   ManagedChannel channel() {
@@ -51,6 +58,23 @@ final class FakeControlPlane implements AutoCloseable {
 
   void down() throws InterruptedException {
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  /** While on, acks wait; turning it off sends the held ones, in order. */
+  synchronized void holdAcks(boolean on) {
+    holdAcks = on;
+    if (!on) {
+      heldAcks.forEach(Runnable::run);
+      heldAcks.clear();
+    }
+  }
+
+  private synchronized void ack(Runnable send) {
+    if (holdAcks) {
+      heldAcks.add(send);
+    } else {
+      send.run();
+    }
   }
 
   /** How many distinct seqs arrived. */
@@ -80,6 +104,7 @@ final class FakeControlPlane implements AutoCloseable {
         @Override
         public void onNext(ReportBatch batch) {
           spoolIds.add(batch.getSpoolId());
+          batchSizes.add(batch.getDecisionsCount());
           for (DecisionReport d : batch.getDecisionsList()) {
             received.computeIfAbsent(d.getSeq(), s -> new AtomicInteger()).incrementAndGet();
             reports.put(d.getSeq(), d);
@@ -90,7 +115,7 @@ final class FakeControlPlane implements AutoCloseable {
             return;
           }
           long last = batch.getDecisions(batch.getDecisionsCount() - 1).getSeq();
-          out.onNext(ReportAck.newBuilder().setDurableThroughSeq(last).build());
+          ack(() -> out.onNext(ReportAck.newBuilder().setDurableThroughSeq(last).build()));
         }
 
         @Override
