@@ -223,7 +223,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     StateSnapshots snapshots =
         new StateSnapshots(b.auditLog.directory().resolve("snapshots"), b.checkpointKeys);
     StateReplay.Result rebuilt = StateReplay.rebuild(b.auditLog, snapshots);
-    BudgetLedger budgets = new BudgetLedger(clock, BUDGET_LEASE_TTL);
+    BudgetLedger budgets = new BudgetLedger(clock, BUDGET_LEASE_TTL, config.agentBudgets());
     rebuilt.state().installInto(index, rules, expiries, ledger, budgets);
     b.replay = rebuilt.summary();
     index.forgetExpiredBefore(clock.millis() - EXPIRED_RETENTION.toMillis());
@@ -297,7 +297,8 @@ public final class ControlPlaneServer implements AutoCloseable {
         SNAPSHOT_PASS.toMillis(), TimeUnit.MILLISECONDS);
 
     metrics.gauges(() -> liveTokens(index, rules, clock), () -> syncHub.replicas().size());
-    metrics.budgets(budgets::leasedTokens, budgets::chargedTokens);
+    metrics.budgets(budgets::leasedTokens, budgets::chargedTokens)
+        .agentBudgets(budgets::agentRefusals, budgets::agentChargedTokens);
     if (config.metricsPort() >= 0) {
       b.metricsServer = metrics.serve(config.host(), config.metricsPort());
     }

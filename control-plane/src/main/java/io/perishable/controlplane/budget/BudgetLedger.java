@@ -77,6 +77,14 @@ public final class BudgetLedger {
   @GuardedBy("this")
   private long chargedTotal;
 
+  /** LLM tokens charged to agent windows since start. */
+  @GuardedBy("this")
+  private long agentChargedTotal;
+
+  /** Lease requests refused because an agent's window was spent, since start. */
+  @GuardedBy("this")
+  private long agentRefusals;
+
   /**
    * @param clock wall clock for lease expiry (tests pass a fake)
    * @param leaseTtl how long a lease lives without a renew; positive
@@ -278,6 +286,7 @@ public final class BudgetLedger {
     }
     long tokenAvailable = available(account);
     if (agentAvailable <= 0) {
+      agentRefusals++;
       return new LeaseDecision(null, LeaseDecision.Refusal.AGENT_BUDGET_EXHAUSTED, key);
     }
     long amount = Math.min(requested, Math.min(tokenAvailable, agentAvailable));
@@ -417,13 +426,14 @@ public final class BudgetLedger {
         Math.max(0, agent.tokens() - w.spent - w.leased));
   }
 
-  /** LLM tokens charged to agent windows, all agents and windows held together (metrics). */
-  public synchronized long agentWindowsSpent() {
-    long sum = 0;
-    for (Window w : windows.values()) {
-      sum += w.spent;
-    }
-    return sum;
+  /** LLM tokens charged to agent windows since this ledger started, all agents (metrics). */
+  public synchronized long agentChargedTokens() {
+    return agentChargedTotal;
+  }
+
+  /** Lease requests refused because an agent's window was spent, since start (metrics). */
+  public synchronized long agentRefusals() {
+    return agentRefusals;
   }
 
   /**
@@ -510,6 +520,7 @@ public final class BudgetLedger {
       Window w = windows.computeIfAbsent(held.window, k -> new Window());
       w.leased -= held.granted.amount();
       w.spent += charge;
+      agentChargedTotal += charge;
     }
   }
 

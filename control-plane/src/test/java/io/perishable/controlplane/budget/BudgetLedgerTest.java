@@ -321,6 +321,7 @@ class BudgetLedgerTest {
         .toEpochMilli(), Duration.ofDays(1).toMillis()), b.window());
     assertEquals(LeaseDecision.Refusal.AGENT_BUDGET_EXHAUSTED,
         agents.lease("b", "r2", 1).refusal());
+    assertEquals(1, agents.agentRefusals());
   }
 
   @Test
@@ -341,6 +342,7 @@ class BudgetLedgerTest {
     agents.settle(lease.leaseId(), 700);
 
     assertEquals(0, agents.agentUsage("summarizer").spent(), "today's window is untouched");
+    assertEquals(700, agents.agentChargedTokens());
     assertEquals(1000, agents.lease("a", "r1", 5000).lease().amount());
   }
 
