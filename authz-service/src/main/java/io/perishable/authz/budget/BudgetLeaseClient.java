@@ -41,6 +41,9 @@ public final class BudgetLeaseClient implements LeaseSource {
     Answer<LeaseResponse> answer = new Answer<>();
     timed().lease(request, answer);
     return answer.result.thenApply(response -> {
+      if (response.getAgentExhausted()) {
+        throw new AgentBudgetExhaustedException(tokenId);
+      }
       if (response.getExhausted() || !response.hasLease()) {
         return Optional.empty();
       }
