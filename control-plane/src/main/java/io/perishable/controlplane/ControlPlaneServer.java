@@ -235,7 +235,9 @@ public final class ControlPlaneServer implements AutoCloseable {
             : "state snapshot at seq " + replay.fromSnapshotSeq() + " plus ")
         + replay.records() + " record(s), " + index.size() + " token(s) indexed, "
         + rules.live(clock.millis()).size() + " live revocation rule(s) of "
-        + replay.revocations());
+        + replay.revocations() + ", " + rebuilt.state().budgetAccountCount()
+        + " budget account(s) with " + rebuilt.state().outstandingLeaseCount()
+        + " outstanding lease(s)");
     b.snapshotter = new StateSnapshotter(b.auditLog, snapshots, rebuilt.state(),
         replay.fromSnapshotSeq(), config.audit().checkpointEveryRecords(),
         EXPIRED_RETENTION.toMillis(), new StateSnapshotter.Listener() {

@@ -67,7 +67,7 @@ public final class BudgetLedger {
   @GuardedBy("this")
   private final Map<String, Held> leases = new HashMap<>();
 
-  /** Agent windows with charges or leases, by agent, then by window. */
+  /** Agent windows with charges or leases (forgotten two periods after they end). */
   @GuardedBy("this")
   private final Map<AgentWindow, Window> windows = new LinkedHashMap<>();
 
