@@ -40,6 +40,11 @@ public enum DenialReason {
   RATE_LIMITED(429, "requests", "rate_limit_error"),
   /** The token's budget (LLM tokens over its life) cannot cover this request's worst case. */
   BUDGET_EXHAUSTED(429, "insufficient_quota", "rate_limit_error"),
+  /**
+   * The token's agent has spent its budget for the current period (control_plane.budget.agents):
+   * every token of that agent is refused until the next period window.
+   */
+  AGENT_BUDGET_EXHAUSTED(429, "insufficient_quota", "rate_limit_error"),
   // 503: we cannot decide, so we refuse.
   /** No snapshot from the control plane yet: no keys, no revocations, nothing to decide by. */
   NOT_SYNCED(503, "server_error", "api_error"),

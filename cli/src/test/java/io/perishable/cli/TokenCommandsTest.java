@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.perishable.controlplane.ControlPlaneServer;
+import io.perishable.controlplane.budget.AgentBudget;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.config.IssuerCredential;
 import io.perishable.controlplane.issuer.IssuerAuthenticator;
@@ -54,7 +55,8 @@ class TokenCommandsTest {
         Map.of("llm:complete", Optional.empty(), "llm:embed", Optional.empty()),
         Set.of("openai"), "openai",
         List.of(new IssuerCredential("cli", IssuerAuthenticator.sha256(SECRET))),
-        Duration.ofSeconds(2), 2), Clock.systemUTC());
+        Duration.ofSeconds(2), 2).withAgentBudgets(List.of(
+            new AgentBudget("summarizer", 70_000, Duration.ofHours(24)))), Clock.systemUTC());
     secretFile = Files.writeString(dir.resolve("secret"), SECRET);
   }
 
@@ -99,6 +101,31 @@ class TokenCommandsTest {
     Run unknown = run("usage", "--issuer-secret-file=" + secretFile, "nobody");
     assertEquals(ExitCodes.SERVER_ERROR, unknown.exit());
     assertTrue(unknown.err().contains("NOT_FOUND"), unknown.err());
+  }
+
+  @Test
+  void usageByAgent_showsTheCurrentPeriod() throws Exception {
+    JsonNode token = issue("--agent=summarizer", "--scope=llm:complete");
+    assertEquals(70_000, token.at("/grant/budget_tokens").asLong(),
+        "an agent with a period budget is always metered");
+
+    Run usage = run("usage", "--issuer-secret-file=" + secretFile, "--json",
+        "--agent=summarizer");
+
+    assertEquals(ExitCodes.OK, usage.exit(), usage.err());
+    assertEquals("summarizer", usage.json().get("agent_id").asText());
+    assertEquals(70_000, usage.json().get("budget").asLong());
+    assertEquals(70_000, usage.json().get("available").asLong());
+    assertTrue(usage.json().get("period_start").asText().endsWith("T00:00:00Z"),
+        usage.out());
+    Run text = run("usage", "--issuer-secret-file=" + secretFile, "--agent=summarizer");
+    assertTrue(text.out().startsWith("agent summarizer, period "), text.out());
+    Run unknown = run("usage", "--issuer-secret-file=" + secretFile, "--agent=nobody");
+    assertEquals(ExitCodes.SERVER_ERROR, unknown.exit());
+    assertTrue(unknown.err().contains("NOT_FOUND"), unknown.err());
+    Run neither = run("usage", "--issuer-secret-file=" + secretFile);
+    assertEquals(ExitCodes.USAGE, neither.exit());
+    assertTrue(neither.err().contains("give a TOKEN_ID or --agent NAME"), neither.err());
   }
 
   @Test

@@ -15,6 +15,7 @@ import io.perishable.controlplane.audit.FileAuditLog;
 import io.perishable.controlplane.audit.FileAuditLogConfig;
 import io.perishable.controlplane.budget.BudgetEndpoint;
 import io.perishable.controlplane.budget.BudgetLedger;
+import io.perishable.controlplane.budget.ReturnedLease;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.issue.IssuancePolicy;
 import io.perishable.controlplane.issue.TokenIssuer;
@@ -222,7 +223,8 @@ public final class ControlPlaneServer implements AutoCloseable {
     StateSnapshots snapshots =
         new StateSnapshots(b.auditLog.directory().resolve("snapshots"), b.checkpointKeys);
     StateReplay.Result rebuilt = StateReplay.rebuild(b.auditLog, snapshots);
-    rebuilt.state().installInto(index, rules, expiries, ledger);
+    BudgetLedger budgets = new BudgetLedger(clock, BUDGET_LEASE_TTL, config.agentBudgets());
+    rebuilt.state().installInto(index, rules, expiries, ledger, budgets);
     b.replay = rebuilt.summary();
     index.forgetExpiredBefore(clock.millis() - EXPIRED_RETENTION.toMillis());
     StateReplay.Summary replay = b.replay;
@@ -233,7 +235,9 @@ public final class ControlPlaneServer implements AutoCloseable {
             : "state snapshot at seq " + replay.fromSnapshotSeq() + " plus ")
         + replay.records() + " record(s), " + index.size() + " token(s) indexed, "
         + rules.live(clock.millis()).size() + " live revocation rule(s) of "
-        + replay.revocations());
+        + replay.revocations() + ", " + rebuilt.state().budgetAccountCount()
+        + " budget account(s) with " + rebuilt.state().outstandingLeaseCount()
+        + " outstanding lease(s)");
     b.snapshotter = new StateSnapshotter(b.auditLog, snapshots, rebuilt.state(),
         replay.fromSnapshotSeq(), config.audit().checkpointEveryRecords(),
         EXPIRED_RETENTION.toMillis(), new StateSnapshotter.Listener() {
@@ -253,14 +257,21 @@ public final class ControlPlaneServer implements AutoCloseable {
     b.syncHub = new SyncHub(() -> snapshot(keys, rules, clock), clock,
         config.heartbeatInterval(), b.scheduler);
     SyncHub syncHub = b.syncHub;
-    BudgetLedger budgets = new BudgetLedger(clock, BUDGET_LEASE_TTL);
     TokenIssuer issuer =
         new TokenIssuer(new IssuancePolicy(config), keys, clock, index, rules,
         config.issuerGrants(), budgets);
-    // Leases whose replica stopped renewing them go back to their budgets.
+    // Leases whose replica stopped renewing them go back to their budgets, on the record.
     b.scheduler.scheduleWithFixedDelay(() -> {
       try {
-        budgets.expire();
+        for (ReturnedLease r : budgets.expireReturned()) {
+          trail.returned(r).whenComplete((record, e) -> {
+            if (e != null) {
+              // A restart restores the lease and charges it whole: more, never less.
+              LOG.log(Level.WARNING, "could not record the expiry of budget lease "
+                  + r.lease().leaseId(), e);
+            }
+          });
+        }
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "budget lease expiry failed", e);
       }
@@ -288,7 +299,8 @@ public final class ControlPlaneServer implements AutoCloseable {
         SNAPSHOT_PASS.toMillis(), TimeUnit.MILLISECONDS);
 
     metrics.gauges(() -> liveTokens(index, rules, clock), () -> syncHub.replicas().size());
-    metrics.budgets(budgets::leasedTokens, budgets::chargedTokens);
+    metrics.budgets(budgets::leasedTokens, budgets::chargedTokens)
+        .agentBudgets(budgets::agentRefusals, budgets::agentChargedTokens);
     if (config.metricsPort() >= 0) {
       b.metricsServer = metrics.serve(config.host(), config.metricsPort());
     }
@@ -329,7 +341,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         .addService(ServerInterceptors.intercept(b.watch, authenticator))
         // Replicas lease unauthenticated, as they Sync and Report; usage queries need an issuer.
         .addService(ServerInterceptors.intercept(
-            new BudgetEndpoint(budgets, clock, BUDGET_LEASE_TTL),
+            new BudgetEndpoint(budgets, clock, BUDGET_LEASE_TTL, trail, b.responder),
             BudgetEndpoint.issuerOnlyForUsage(authenticator)))
         .addService(syncHub)
         .addService(new ReportEndpoint(b.auditLog, ledger, b.reportAppends))

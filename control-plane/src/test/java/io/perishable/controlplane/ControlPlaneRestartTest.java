@@ -17,11 +17,18 @@ import io.perishable.controlplane.audit.AuditVerifier;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.proto.v1.AuditEvent;
 import io.perishable.proto.v1.AuditServiceGrpc;
+import io.perishable.proto.v1.BudgetLease;
+import io.perishable.proto.v1.BudgetServiceGrpc;
+import io.perishable.proto.v1.BudgetStatus;
+import io.perishable.proto.v1.GetUsageRequest;
 import io.perishable.proto.v1.GetTokenRequest;
 import io.perishable.proto.v1.Hello;
 import io.perishable.proto.v1.IssueRequest;
 import io.perishable.proto.v1.IssueResponse;
+import io.perishable.proto.v1.LeaseRequest;
 import io.perishable.proto.v1.ListTokensRequest;
+import io.perishable.proto.v1.RenewRequest;
+import io.perishable.proto.v1.ReturnRequest;
 import io.perishable.proto.v1.RevocationRule;
 import io.perishable.proto.v1.RevokeRequest;
 import io.perishable.proto.v1.RevokeResponse;
@@ -121,6 +128,41 @@ class ControlPlaneRestartTest {
     SyncResponse first = received.poll(10, TimeUnit.SECONDS);
     requests.onCompleted();
     return first.getSnapshot().getRulesList();
+  }
+
+  private BudgetServiceGrpc.BudgetServiceBlockingStub budgets(ControlPlaneServer server) {
+    return BudgetServiceGrpc.newBlockingStub(channel(server))
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth()))
+        .withDeadlineAfter(20, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void restart_budgetSpendAndOutstandingLeasesSurvive() throws Exception {
+    ControlPlaneServer first = start();
+    IssueResponse token = tokens(first).issue(request("spender").toBuilder()
+        .setBudgetTokens(10_000).build());
+    var budget = budgets(first);
+    BudgetLease settled = budget.lease(LeaseRequest.newBuilder().setReplicaId("authz-1")
+        .setTokenId(token.getTokenId()).setAmount(4_000).build()).getLease();
+    budget.return_(ReturnRequest.newBuilder().setLeaseId(settled.getLeaseId()).setUsed(1_234)
+        .build());
+    BudgetLease held = budget.lease(LeaseRequest.newBuilder().setReplicaId("authz-1")
+        .setTokenId(token.getTokenId()).setAmount(2_000).build()).getLease();
+    GetUsageRequest usage = GetUsageRequest.newBuilder().setTokenId(token.getTokenId()).build();
+    BudgetStatus before = budget.getUsage(usage);
+    first.close();
+    open.remove(first);
+
+    ControlPlaneServer second = start();
+    var again = budgets(second);
+
+    assertEquals(before, again.getUsage(usage), "spent 1234, 2000 leased, as before");
+    assertEquals(BudgetStatus.newBuilder().setTokenId(token.getTokenId()).setBudget(10_000)
+        .setSpent(1_234).setLeased(2_000).setAvailable(6_766).build(), before);
+    // The replica renews and returns its lease under the id it had.
+    again.renew(RenewRequest.newBuilder().setLeaseId(held.getLeaseId()).setUsed(10).build());
+    again.return_(ReturnRequest.newBuilder().setLeaseId(held.getLeaseId()).setUsed(66).build());
+    assertEquals(1_300, again.getUsage(usage).getSpent());
   }
 
   @Test

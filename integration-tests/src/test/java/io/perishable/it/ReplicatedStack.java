@@ -39,16 +39,21 @@ import java.util.function.BooleanSupplier;
  * One control plane, one fake LLM, and N authz-service replicas each behind its own real Envoy
  * (N Envoy + authz pairs sharing the control plane), all on loopback. Replica {@code i} is
  * reached through Envoy {@code i}, so a request through pair {@code i} is decided by replica
- * {@code i} and nobody else. Replicas can be stopped and restarted on their port.
+ * {@code i} and nobody else. Replicas can be stopped and restarted on their port, and so can the
+ * control plane (on its port and data_dir). The agent {@value #BUDGETED_AGENT} has a budget of
+ * {@value #AGENT_BUDGET} LLM tokens per day ({@code control_plane.budget.agents}).
  */
 final class ReplicatedStack implements AutoCloseable {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String ISSUER_SECRET = "pis_revocation-it-0123456789abcdef";
   private static final String OPENAI_KEY = "sk-fake-openai-revocation-it";
+  static final String BUDGETED_AGENT = "agent-budget-it";
+  static final long AGENT_BUDGET = 300;
 
   private final Path data;
   private final FakeLlmUpstream fakeLlm;
-  private final ControlPlaneServer controlPlane;
+  private final ConfigFile config;
+  private ControlPlaneServer controlPlane;
   private final ManagedChannel controlPlaneChannel;
   private final AuthzConfig authzBase;
   private final List<Pair> pairs = new ArrayList<>();
@@ -79,7 +84,7 @@ final class ReplicatedStack implements AutoCloseable {
     ControlPlaneServer cp = null;
     try {
       int cpPort = LoopbackPorts.freePort();
-      ConfigFile config = ConfigFile.parse(yaml(cpPort), data);
+      config = ConfigFile.parse(yaml(cpPort), data);
       cp = ControlPlaneServer.start(config.controlPlane(), Clock.systemUTC());
       authzBase = config.authz();
       fakeLlm = llm;
@@ -109,6 +114,9 @@ final class ReplicatedStack implements AutoCloseable {
         "  heartbeat_interval: 200ms",
         "  max_delegation_depth: 4",
         "  metrics_port: 0",
+        "  budget:",
+        "    agents:",
+        "      - {agent: " + BUDGETED_AGENT + ", tokens: " + AGENT_BUDGET + ", period: 24h}",
         "  issuers:",
         "    - id: revocation-it",
         "      secret_sha256: "
@@ -182,6 +190,29 @@ final class ReplicatedStack implements AutoCloseable {
         .write(config);
     pair.envoy = EnvoyProcess.start(EnvoyBinary.locate(EnvoyBinary.repoRoot()), config,
         adminPort, data.resolve("envoy-" + pair.replicaId + ".log"));
+  }
+
+  /**
+   * Stops the control plane and starts it again on the same port and data_dir (it rebuilds its
+   * state from the audit log); replicas and Envoys stay up and reconnect.
+   */
+  void restartControlPlane() {
+    controlPlane.close();
+    controlPlane = null;
+    // The port was just released: binding may need a moment.
+    RuntimeException last = null;
+    Instant deadline = Instant.now().plusSeconds(20);
+    while (controlPlane == null && Instant.now().isBefore(deadline)) {
+      try {
+        controlPlane = ControlPlaneServer.start(config.controlPlane(), Clock.systemUTC());
+      } catch (UncheckedIOException e) {
+        last = e;
+        Thread.onSpinWait();
+      }
+    }
+    if (controlPlane == null) {
+      throw new IllegalStateException("the control plane could not bind again", last);
+    }
   }
 
   int replicas() {

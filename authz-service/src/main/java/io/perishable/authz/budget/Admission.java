@@ -12,6 +12,12 @@ public sealed interface Admission {
    */
   record Exhausted(long worstCase, long available) implements Admission {}
 
+  /**
+   * The token's agent has spent its budget for the current period, and what this replica still
+   * holds for the token cannot cover the worst case: 429 {@code agent_budget_exhausted}.
+   */
+  record AgentExhausted(long worstCase, long available) implements Admission {}
+
   /** No lease could be obtained (the control plane was unreachable): fail closed with 503. */
   record Unavailable(String why) implements Admission {}
 }

@@ -61,6 +61,12 @@ public final class BudgetGate {
             + "bytes + max_tokens x n) and " + e.available() + " remain here; ask for fewer "
             + "max_tokens or a new token", claims, anthropicStyle);
       }
+      if (a instanceof Admission.AgentExhausted e) {
+        return new Decision.Deny(DenialReason.AGENT_BUDGET_EXHAUSTED, "the agent "
+            + claims.agentId() + " has spent its token budget for the current period; this "
+            + "request may cost up to " + e.worstCase() + " tokens and " + e.available()
+            + " remain here", claims, anthropicStyle);
+      }
       return new Decision.Deny(DenialReason.BUDGET_UNAVAILABLE, "the token has a budget and "
           + "the gateway could not lease any of it from the control plane", claims,
           anthropicStyle);

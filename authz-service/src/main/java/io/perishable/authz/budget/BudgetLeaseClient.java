@@ -1,6 +1,7 @@
 package io.perishable.authz.budget;
 
 import io.grpc.Channel;
+import io.grpc.Context;
 import io.grpc.stub.StreamObserver;
 import io.perishable.proto.v1.BudgetServiceGrpc;
 import io.perishable.proto.v1.LeaseRequest;
@@ -39,8 +40,11 @@ public final class BudgetLeaseClient implements LeaseSource {
     LeaseRequest request = LeaseRequest.newBuilder()
         .setReplicaId(replicaId).setTokenId(tokenId).setAmount(amount).build();
     Answer<LeaseResponse> answer = new Answer<>();
-    timed().lease(request, answer);
+    detached(() -> timed().lease(request, answer));
     return answer.result.thenApply(response -> {
+      if (response.getAgentExhausted()) {
+        throw new AgentBudgetExhaustedException(tokenId);
+      }
       if (response.getExhausted() || !response.hasLease()) {
         return Optional.empty();
       }
@@ -57,8 +61,8 @@ public final class BudgetLeaseClient implements LeaseSource {
    */
   public CompletionStage<Duration> renew(ReservationBook.LeaseReport report) {
     Answer<RenewResponse> answer = new Answer<>();
-    timed().renew(RenewRequest.newBuilder().setLeaseId(report.leaseId()).setUsed(report.used())
-        .setInFlight(report.inFlight()).build(), answer);
+    detached(() -> timed().renew(RenewRequest.newBuilder().setLeaseId(report.leaseId())
+        .setUsed(report.used()).setInFlight(report.inFlight()).build(), answer));
     return answer.result.thenApply(r -> Duration.ofSeconds(r.getLease().getTtl().getSeconds(),
         r.getLease().getTtl().getNanos()));
   }
@@ -66,9 +70,18 @@ public final class BudgetLeaseClient implements LeaseSource {
   /** Returns a lease with everything used from it. */
   public CompletionStage<Void> giveBack(String leaseId, long used) {
     Answer<Object> answer = new Answer<>();
-    timed().return_(ReturnRequest.newBuilder().setLeaseId(leaseId).setUsed(used).build(),
-        answer.any());
+    detached(() -> timed().return_(ReturnRequest.newBuilder().setLeaseId(leaseId).setUsed(used)
+        .build(), answer.any()));
     return answer.result.thenApply(r -> null);
+  }
+
+  /**
+   * Starts a call outside the caller's gRPC context. A lease is often asked for while serving a
+   * Check or an ext_proc stream; a call started in that context would be cancelled when that
+   * stream ends, and the requests waiting for the lease refused (503) for no reason.
+   */
+  private static void detached(Runnable call) {
+    Context.current().fork().run(call);
   }
 
   private BudgetServiceGrpc.BudgetServiceStub timed() {

@@ -13,7 +13,9 @@ public interface LeaseSource {
    * Asks for a lease of up to {@code amount} LLM tokens of {@code tokenId}'s budget.
    *
    * @return the lease granted (possibly smaller than asked), empty when the budget is
-   *     exhausted; completes exceptionally when the control plane cannot be asked
+   *     exhausted; completes exceptionally with {@link AgentBudgetExhaustedException} when the
+   *     token's agent has spent its budget for the current period, and with anything else when
+   *     the control plane cannot be asked
    */
   CompletionStage<Optional<Grant>> acquire(String tokenId, long amount);
 

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
@@ -307,10 +308,14 @@ public final class ReservationBook {
         available = f.free();
       }
       complete(admitted);
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+          ? failure.getCause() : failure;
       for (Waiter w : refused) {
-        w.answer.complete(failure != null
+        w.answer.complete(cause instanceof AgentBudgetExhaustedException
+            ? new Admission.AgentExhausted(w.worstCase, available)
+            : cause != null
             ? new Admission.Unavailable("no budget lease from the control plane: "
-                + failure.getClass().getSimpleName())
+                + cause.getClass().getSimpleName())
             : new Admission.Exhausted(w.worstCase, available));
       }
       acquire(f, next);

@@ -14,6 +14,7 @@ import io.perishable.authz.upstream.Provider;
 import io.perishable.authz.upstream.UpstreamConfig;
 import io.perishable.authz.upstream.VaultKey;
 import io.perishable.tls.TlsFiles;
+import io.perishable.controlplane.budget.AgentBudget;
 import io.perishable.controlplane.config.AuditSettings;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import io.perishable.controlplane.config.IssuerCredential;
@@ -86,7 +87,7 @@ public final class ConfigFile {
     ConfigNode cp = root.child("control_plane").allowOnly(Set.of("host", "port", "data_dir",
         "default_ttl", "max_ttl", "default_upstream", "heartbeat_interval", "issuers",
         "max_delegation_depth", "metrics_port", "shutdown_grace", "audit", "tls",
-        "workload_identity", "issuer_grants"));
+        "workload_identity", "issuer_grants", "budget"));
     ConfigNode audit = cp.child("audit").allowOnly(Set.of("checkpoint_interval",
         "checkpoint_every_records", "quarantine_damaged_tail"));
     Map<String, Optional<Duration>> scopes = new LinkedHashMap<>();
@@ -128,7 +129,26 @@ public final class ConfigFile {
             audit.child("quarantine_damaged_tail").bool(false)),
         tlsFiles(cp.child("tls")),
         workloadIdentity(cp.child("workload_identity")),
-        issuerGrants(cp.child("issuer_grants")));
+        issuerGrants(cp.child("issuer_grants")),
+        agentBudgets(cp.child("budget").allowOnly(Set.of("agents")).child("agents")));
+  }
+
+  /**
+   * {@code control_plane.budget.agents[]}: per-agent budgets per period, e.g. {@code {agent:
+   * summarizer, tokens: 1000000, period: 24h}}.
+   */
+  private static List<AgentBudget> agentBudgets(ConfigNode list) {
+    List<AgentBudget> out = new ArrayList<>();
+    for (ConfigNode a : list.elements()) {
+      a.allowOnly(Set.of("agent", "tokens", "period"));
+      if (a.child("tokens").isMissing()) {
+        throw a.child("tokens").error("is required");
+      }
+      out.add(new AgentBudget(a.child("agent").requiredString(),
+          a.child("tokens").longValue(0, 1, Long.MAX_VALUE),
+          a.child("period").duration(Duration.ofDays(1))));
+    }
+    return out;
   }
 
   /** {@code control_plane.workload_identity}: whose JWTs may authenticate Issue callers. */

@@ -61,7 +61,7 @@ class ConfigFileTest {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
-      "typo in a field  | max_ttl: 30m      | max_tl: 30m      | true  | control_plane.max_tl: unknown field; expected one of [audit, data_dir, default_ttl, default_upstream, heartbeat_interval, host, ...",
+      "typo in a field  | max_ttl: 30m      | max_tl: 30m      | true  | control_plane.max_tl: unknown field; expected one of [audit, budget, data_dir, default_ttl, default_upstream, heartbeat_interval, host, ...",
       "bad duration     | max_ttl: 30m      | max_ttl: soon    | true  | control_plane.max_ttl: expected a duration like 30s, 15m or 1h, got 'soon'",
       "default over max | default_ttl: 5m   | default_ttl: 2h  | true  | control_plane.default_ttl: 2h exceeds max_ttl 30m",
       "port range       | port: 7400        | port: 70000      | true  | control_plane.port: must lie between 0 and 65535, got 70000",

@@ -31,7 +31,18 @@ public enum AuditEventType {
    */
   CHECKPOINT("checkpoint"),
   /** A token-signing key was created or retired; {@code key_id} names it. */
-  KEY_ROTATED("key_rotated");
+  KEY_ROTATED("key_rotated"),
+  /**
+   * The control plane leased part of a token's budget to an authz replica: {@code token_id},
+   * {@code replica_id}; attributes {@code lease_id}, {@code amount}, {@code expires_at_ms} and,
+   * when the token's agent has a per-period budget, the window it is charged to.
+   */
+  BUDGET_LEASED("budget_leased"),
+  /**
+   * A budget lease came back: attributes {@code lease_id}, {@code charged} (LLM tokens charged
+   * for good) and {@code how} ({@code settled} by its replica, or {@code expired}).
+   */
+  BUDGET_RETURNED("budget_returned");
 
   private final String wireName;
 

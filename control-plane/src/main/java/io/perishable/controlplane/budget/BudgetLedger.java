@@ -7,9 +7,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import javax.annotation.Nullable;
 import javax.annotation.concurrent.GuardedBy;
 
 /**
@@ -38,6 +40,18 @@ import javax.annotation.concurrent.GuardedBy;
  *       renewal is not charged: its crash can overspend by that much, at most its lease.
  * </ul>
  *
+ * <p><b>Per-agent budgets per period</b> ({@link AgentBudget}): an account belongs to the agent
+ * of its root token (a delegated token to its root's agent). When that agent has a budget, a
+ * lease is also bounded by what the agent's current window has left, is charged to that window
+ * whenever it returns, and a request the window cannot cover is refused as {@link
+ * LeaseDecision.Refusal#AGENT_BUDGET_EXHAUSTED}.
+ *
+ * <p><b>Restart.</b> The ledger itself is memory; the audit log holds what rebuilds it (accounts
+ * from {@code issued} records, leases from {@code budget_leased}, charges from {@code
+ * budget_returned}), and {@link #restoreAccount} / {@link #restoreLease} put it back. Renewals
+ * are not recorded, so a restored lease's replica report is unknown: it lives a fresh lease ttl
+ * from the restart, and unless its replica renews it, it is charged in full at expiry.
+ *
  * <p>One lock guards everything: a grant is a handful of additions along a short ancestor chain,
  * and replicas ask once per chunk, not once per request.
  */
@@ -53,20 +67,50 @@ public final class BudgetLedger {
   @GuardedBy("this")
   private final Map<String, Held> leases = new HashMap<>();
 
+  /** Agent windows with charges or leases (forgotten two periods after they end). */
+  @GuardedBy("this")
+  private final Map<AgentWindow, Window> windows = new LinkedHashMap<>();
+
+  private final Map<String, AgentBudget> agentBudgets;
+
   /** LLM tokens charged to budgets since start (settled usage and expired leases' reports). */
   @GuardedBy("this")
   private long chargedTotal;
+
+  /** LLM tokens charged to agent windows since start. */
+  @GuardedBy("this")
+  private long agentChargedTotal;
+
+  /** Lease requests refused because an agent's window was spent, since start. */
+  @GuardedBy("this")
+  private long agentRefusals;
 
   /**
    * @param clock wall clock for lease expiry (tests pass a fake)
    * @param leaseTtl how long a lease lives without a renew; positive
    */
   public BudgetLedger(Clock clock, Duration leaseTtl) {
+    this(clock, leaseTtl, List.of());
+  }
+
+  /**
+   * @param clock wall clock for lease expiry and agent windows (tests pass a fake)
+   * @param leaseTtl how long a lease lives without a renew; positive
+   * @param agentBudgets per-agent budgets per period; at most one per agent
+   */
+  public BudgetLedger(Clock clock, Duration leaseTtl, List<AgentBudget> agentBudgets) {
     if (leaseTtl.isNegative() || leaseTtl.isZero()) {
       throw new IllegalArgumentException("lease ttl must be positive, got " + leaseTtl);
     }
     this.clock = clock;
     this.leaseTtl = leaseTtl;
+    Map<String, AgentBudget> byAgent = new HashMap<>();
+    for (AgentBudget b : agentBudgets) {
+      if (byAgent.put(b.agentId(), b) != null) {
+        throw new IllegalArgumentException("agent " + b.agentId() + " has two budgets");
+      }
+    }
+    this.agentBudgets = Map.copyOf(byAgent);
   }
 
   /** One token's budget account. */
@@ -74,14 +118,17 @@ public final class BudgetLedger {
     final String tokenId;
     final Account parent;
     final long limit;
+    /** The agent whose per-period budget this account draws from: its root token's agent. */
+    final String agentId;
     long spent;
     /** Outstanding leases on this account and on every descendant's. */
     long leased;
 
-    Account(String tokenId, Account parent, long limit) {
+    Account(String tokenId, Account parent, long limit, String agentId) {
       this.tokenId = tokenId;
       this.parent = parent;
       this.limit = limit;
+      this.agentId = parent != null ? parent.agentId : agentId;
     }
 
     long ownAvailable() {
@@ -89,18 +136,33 @@ public final class BudgetLedger {
     }
   }
 
+  /** An agent's spend in one period window. */
+  private static final class Window {
+    long spent;
+    long leased;
+  }
+
   /** An outstanding lease and the replica's last report on it. */
   private static final class Held {
     final Lease granted;
     final Account account;
+    @Nullable final AgentWindow window;
     long expiresAtMs;
     long reportedUsed;
     long reportedInFlight;
+    /** Restored on restart and not renewed since: the replica's report is unknown. */
+    boolean unreported;
 
-    Held(Lease granted, Account account) {
+    Held(Lease granted, Account account, @Nullable AgentWindow window) {
       this.granted = granted;
       this.account = account;
+      this.window = window;
       this.expiresAtMs = granted.expiresAtMs();
+    }
+
+    /** What expiry charges: the last report, or the whole lease when none is known. */
+    long chargeOnExpiry() {
+      return unreported ? granted.amount() : reportedUsed + reportedInFlight;
     }
 
     Lease lease() {
@@ -116,9 +178,14 @@ public final class BudgetLedger {
    *     DUPLICATE_ACCOUNT} if the token has one already
    */
   public synchronized void openRoot(String tokenId, long limit) {
+    openRoot(tokenId, "", limit);
+  }
+
+  /** As {@link #openRoot(String, long)}, for a token of {@code agentId}. */
+  public synchronized void openRoot(String tokenId, String agentId, long limit) {
     requirePositive(limit, "budget");
     requireNew(tokenId);
-    accounts.put(tokenId, new Account(tokenId, null, limit));
+    accounts.put(tokenId, new Account(tokenId, null, limit, agentId));
   }
 
   /**
@@ -137,7 +204,7 @@ public final class BudgetLedger {
       throw new BudgetRejectedException(Code.EXCEEDS_PARENT, "budget " + limit
           + " exceeds the " + parentAvailable + " tokens the parent has available");
     }
-    accounts.put(tokenId, new Account(tokenId, parent, limit));
+    accounts.put(tokenId, new Account(tokenId, parent, limit, null));
   }
 
   /**
@@ -158,14 +225,26 @@ public final class BudgetLedger {
    */
   public synchronized long openIssued(String tokenId, String parentTokenId, long requested,
       boolean narrow) {
+    return openIssued(tokenId, "", parentTokenId, requested, narrow);
+  }
+
+  /**
+   * As {@link #openIssued(String, String, long, boolean)}, for a token of {@code agentId}. A
+   * root token of an agent with a per-period budget asking for no budget gets one anyway, the
+   * agent's budget per period, so that everything the agent spends is metered.
+   */
+  public synchronized long openIssued(String tokenId, String agentId, String parentTokenId,
+      long requested, boolean narrow) {
     if (requested < 0) {
       throw new BudgetRejectedException(Code.INVALID_AMOUNT, "budget is out of range");
     }
     if (parentTokenId == null) {
-      if (requested > 0) {
-        openRoot(tokenId, requested);
+      AgentBudget agent = agentBudgets.get(agentId);
+      long budget = requested == 0 && agent != null ? agent.tokens() : requested;
+      if (budget > 0) {
+        openRoot(tokenId, agentId, budget);
       }
-      return requested;
+      return budget;
     }
     Account parent = account(parentTokenId);
     long available = available(parent);
@@ -186,19 +265,49 @@ public final class BudgetLedger {
    *     leased to other replicas)
    */
   public synchronized Optional<Lease> grant(String tokenId, String replicaId, long requested) {
+    return Optional.ofNullable(lease(tokenId, replicaId, requested).lease());
+  }
+
+  /**
+   * As {@link #grant}, saying why when nothing is granted: the token's budget, or its agent's
+   * budget for the current window (which then also bounds the lease).
+   */
+  public synchronized LeaseDecision lease(String tokenId, String replicaId, long requested) {
     requirePositive(requested, "requested amount");
     Account account = account(tokenId);
-    long amount = Math.min(requested, available(account));
-    if (amount <= 0) {
-      return Optional.empty();
+    long now = clock.millis();
+    AgentBudget agent = agentBudgets.get(account.agentId);
+    AgentWindow key = null;
+    long agentAvailable = Long.MAX_VALUE;
+    if (agent != null) {
+      key = new AgentWindow(agent.agentId(), agent.windowStartMs(now), agent.period().toMillis());
+      Window w = windows.get(key);
+      agentAvailable = w == null ? agent.tokens() : agent.tokens() - w.spent - w.leased;
     }
-    for (Account a = account; a != null; a = a.parent) {
+    long tokenAvailable = available(account);
+    if (agentAvailable <= 0) {
+      agentRefusals++;
+      return new LeaseDecision(null, LeaseDecision.Refusal.AGENT_BUDGET_EXHAUSTED, key);
+    }
+    long amount = Math.min(requested, Math.min(tokenAvailable, agentAvailable));
+    if (amount <= 0) {
+      return new LeaseDecision(null, LeaseDecision.Refusal.BUDGET_EXHAUSTED, key);
+    }
+    Lease lease = new Lease(newLeaseId(), tokenId, replicaId, amount, now + leaseTtl.toMillis());
+    book(new Held(lease, account, key));
+    return new LeaseDecision(lease, LeaseDecision.Refusal.NONE, key);
+  }
+
+  @GuardedBy("this")
+  private void book(Held held) {
+    long amount = held.granted.amount();
+    for (Account a = held.account; a != null; a = a.parent) {
       a.leased += amount;
     }
-    Lease lease = new Lease(newLeaseId(), tokenId, replicaId, amount,
-        clock.millis() + leaseTtl.toMillis());
-    leases.put(lease.leaseId(), new Held(lease, account));
-    return Optional.of(lease);
+    if (held.window != null) {
+      windows.computeIfAbsent(held.window, k -> new Window()).leased += amount;
+    }
+    leases.put(held.granted.leaseId(), held);
   }
 
   /**
@@ -215,6 +324,7 @@ public final class BudgetLedger {
     requireWithin(held, used, inFlight);
     held.reportedUsed = used;
     held.reportedInFlight = inFlight;
+    held.unreported = false;
     held.expiresAtMs = clock.millis() + leaseTtl.toMillis();
     return held.lease();
   }
@@ -226,10 +336,22 @@ public final class BudgetLedger {
    * @throws BudgetRejectedException {@code UNKNOWN_LEASE} (returned twice, or expired: the
    *     ledger already charged it), or {@code INVALID_AMOUNT} for more than was leased
    */
-  public synchronized void settle(String leaseId, long used) {
+  public synchronized ReturnedLease settle(String leaseId, long used) {
     Held held = held(leaseId);
     requireWithin(held, used, 0);
     close(held, used);
+    return new ReturnedLease(held.lease(), used, ReturnedLease.SETTLED, held.window);
+  }
+
+  /**
+   * Undoes a grant whose {@code budget_leased} record could not be written (its replica is
+   * told the lease failed, so it never spends it): nothing is charged.
+   */
+  public synchronized void cancel(String leaseId) {
+    Held held = leases.get(leaseId);
+    if (held != null) {
+      close(held, 0);
+    }
   }
 
   /**
@@ -239,6 +361,19 @@ public final class BudgetLedger {
    * @return the leases taken back
    */
   public synchronized List<Lease> expire() {
+    List<Lease> expired = new ArrayList<>();
+    for (ReturnedLease r : expireReturned()) {
+      expired.add(r.lease());
+    }
+    return expired;
+  }
+
+  /**
+   * As {@link #expire}, with what each lease was charged (for its {@code budget_returned}
+   * record): what its replica last reported as used or in flight, or the whole lease for one
+   * restored on restart and not renewed since. Also forgets agent windows long past.
+   */
+  public synchronized List<ReturnedLease> expireReturned() {
     long now = clock.millis();
     List<Held> due = new ArrayList<>();
     for (Held held : leases.values()) {
@@ -246,11 +381,15 @@ public final class BudgetLedger {
         due.add(held);
       }
     }
-    List<Lease> expired = new ArrayList<>(due.size());
+    List<ReturnedLease> expired = new ArrayList<>(due.size());
     for (Held held : due) {
-      close(held, held.reportedUsed + held.reportedInFlight);
-      expired.add(held.lease());
+      long charge = held.chargeOnExpiry();
+      close(held, charge);
+      expired.add(new ReturnedLease(held.lease(), charge, ReturnedLease.EXPIRED, held.window));
     }
+    // A window ended before the previous one started holds nothing a lease could still draw.
+    windows.entrySet().removeIf(e -> e.getValue().leased == 0
+        && e.getKey().startMs() + 2 * e.getKey().periodMs() <= now);
     return expired;
   }
 
@@ -262,6 +401,82 @@ public final class BudgetLedger {
   public synchronized BudgetUsage usage(String tokenId) {
     Account a = account(tokenId);
     return new BudgetUsage(a.tokenId, a.limit, a.spent, a.leased, available(a));
+  }
+
+  /** Whether {@code agentId} has a per-period budget. */
+  public boolean hasAgentBudget(String agentId) {
+    return agentBudgets.containsKey(agentId);
+  }
+
+  /**
+   * Where {@code agentId}'s budget stands in its current window.
+   *
+   * @throws BudgetRejectedException {@code UNKNOWN_AGENT} if the agent has no per-period budget
+   */
+  public synchronized AgentUsage agentUsage(String agentId) {
+    AgentBudget agent = agentBudgets.get(agentId);
+    if (agent == null) {
+      throw new BudgetRejectedException(Code.UNKNOWN_AGENT,
+          "agent " + agentId + " has no per-period budget");
+    }
+    AgentWindow key = new AgentWindow(agentId, agent.windowStartMs(clock.millis()),
+        agent.period().toMillis());
+    Window w = windows.getOrDefault(key, new Window());
+    return new AgentUsage(key, agent.tokens(), w.spent, w.leased,
+        Math.max(0, agent.tokens() - w.spent - w.leased));
+  }
+
+  /** LLM tokens charged to agent windows since this ledger started, all agents (metrics). */
+  public synchronized long agentChargedTokens() {
+    return agentChargedTotal;
+  }
+
+  /** Lease requests refused because an agent's window was spent, since start (metrics). */
+  public synchronized long agentRefusals() {
+    return agentRefusals;
+  }
+
+  /**
+   * Puts back the account of a token issued before a restart (from its {@code issued} record),
+   * with what its own leases were charged ({@code budget_returned} records); that is charged to
+   * its ancestors too. A parent's account must be restored before its children's.
+   *
+   * @param parentTokenId the parent's id when the parent has an account, else null
+   * @throws BudgetRejectedException {@code UNKNOWN_TOKEN} for a parent without an account
+   */
+  public synchronized void restoreAccount(String tokenId, String agentId,
+      @Nullable String parentTokenId, long limit, long charged) {
+    requirePositive(limit, "budget");
+    requireNew(tokenId);
+    Account parent = parentTokenId == null ? null : account(parentTokenId);
+    Account account = new Account(tokenId, parent, limit, agentId);
+    accounts.put(tokenId, account);
+    for (Account a = account; a != null; a = a.parent) {
+      a.spent += charged;
+    }
+  }
+
+  /** Puts back what an agent window was charged before a restart. */
+  public synchronized void restoreWindow(AgentWindow window, long charged) {
+    windows.computeIfAbsent(window, k -> new Window()).spent += charged;
+  }
+
+  /**
+   * Puts back a lease granted before a restart and not returned since. Its replica's report is
+   * unknown: it lives a fresh lease ttl from now and, unless renewed, is charged in full at
+   * expiry. A lease of a token without an account (long expired) is dropped.
+   */
+  public synchronized void restoreLease(String leaseId, String tokenId, String replicaId,
+      long amount, @Nullable AgentWindow window) {
+    Account account = accounts.get(tokenId);
+    if (account == null || leases.containsKey(leaseId)) {
+      return;
+    }
+    Lease lease = new Lease(leaseId, tokenId, replicaId, amount,
+        clock.millis() + leaseTtl.toMillis());
+    Held held = new Held(lease, account, window);
+    held.unreported = true;
+    book(held);
   }
 
   /** Outstanding leases, for a replica's view or an operator's; in no particular order. */
@@ -300,6 +515,12 @@ public final class BudgetLedger {
     for (Account a = held.account; a != null; a = a.parent) {
       a.leased -= held.granted.amount();
       a.spent += charge;
+    }
+    if (held.window != null) {
+      Window w = windows.computeIfAbsent(held.window, k -> new Window());
+      w.leased -= held.granted.amount();
+      w.spent += charge;
+      agentChargedTotal += charge;
     }
   }
 

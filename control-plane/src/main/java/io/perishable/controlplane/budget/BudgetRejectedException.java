@@ -15,7 +15,9 @@ public final class BudgetRejectedException extends RuntimeException {
     /** A child's budget would exceed what its parent has available. */
     EXCEEDS_PARENT,
     /** The account exists already. */
-    DUPLICATE_ACCOUNT
+    DUPLICATE_ACCOUNT,
+    /** The agent has no per-period budget. */
+    UNKNOWN_AGENT
   }
 
   private final Code code;

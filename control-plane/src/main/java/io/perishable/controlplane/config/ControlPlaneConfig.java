@@ -1,5 +1,6 @@
 package io.perishable.controlplane.config;
 
+import io.perishable.controlplane.budget.AgentBudget;
 import io.perishable.controlplane.issuer.IssuerGrants;
 import io.perishable.controlplane.issuer.WorkloadIdentity;
 import io.perishable.tls.TlsFiles;
@@ -34,6 +35,8 @@ import java.util.Set;
  *     tokens) authenticate Issue callers besides the static issuer secrets
  * @param issuerGrants per-principal ceilings on what Issue may grant, first match wins; a
  *     workload principal that matches none may not issue
+ * @param agentBudgets per-agent budgets per period ({@code control_plane.budget.agents}), at
+ *     most one per agent
  */
 public record ControlPlaneConfig(
     String host,
@@ -52,7 +55,8 @@ public record ControlPlaneConfig(
     AuditSettings audit,
     Optional<TlsFiles> tls,
     Optional<WorkloadIdentity> workloadIdentity,
-    List<IssuerGrants> issuerGrants) {
+    List<IssuerGrants> issuerGrants,
+    List<AgentBudget> agentBudgets) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7400;
@@ -74,6 +78,19 @@ public record ControlPlaneConfig(
     tls = tls == null ? Optional.empty() : tls;
     workloadIdentity = workloadIdentity == null ? Optional.empty() : workloadIdentity;
     issuerGrants = issuerGrants == null ? List.of() : List.copyOf(issuerGrants);
+    agentBudgets = agentBudgets == null ? List.of() : List.copyOf(agentBudgets);
+  }
+
+  /** Without per-agent budgets. */
+  public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
+      Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
+      String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
+      int maxDelegationDepth, int metricsPort, Duration shutdownGrace, AuditSettings audit,
+      Optional<TlsFiles> tls, Optional<WorkloadIdentity> workloadIdentity,
+      List<IssuerGrants> issuerGrants) {
+    this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
+        heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit, tls,
+        workloadIdentity, issuerGrants, List.of());
   }
 
   /** Without TLS, workload identity or issuer grants. */
@@ -98,32 +115,37 @@ public record ControlPlaneConfig(
   public ControlPlaneConfig withPort(int newPort) {
     return new ControlPlaneConfig(host, newPort, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants,
+        agentBudgets);
   }
 
   public ControlPlaneConfig withDataDir(Path newDataDir) {
     return new ControlPlaneConfig(host, port, newDataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants,
+        agentBudgets);
   }
 
   public ControlPlaneConfig withMetricsPort(int newMetricsPort) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, newMetricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants,
+        agentBudgets);
   }
 
   public ControlPlaneConfig withAudit(AuditSettings newAudit) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants);
+        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants,
+        agentBudgets);
   }
 
   /** With mutual TLS on the gRPC port. */
   public ControlPlaneConfig withTls(TlsFiles files) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants);
+        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants,
+        agentBudgets);
   }
 
   /** With workload-identity issuers and per-principal ceilings. */
@@ -131,7 +153,15 @@ public record ControlPlaneConfig(
       List<IssuerGrants> grants) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, identity, grants);
+        shutdownGrace, audit, tls, identity, grants,
+        agentBudgets);
+  }
+
+  /** With per-agent budgets per period. */
+  public ControlPlaneConfig withAgentBudgets(List<AgentBudget> budgets) {
+    return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budgets);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -176,6 +206,13 @@ public record ControlPlaneConfig(
             + " so no workload could issue");
     for (int i = 0; i < issuerGrants.size(); i++) {
       validateGrant("control_plane.issuer_grants[" + i + "]", issuerGrants.get(i));
+    }
+    Set<String> budgetedAgents = new java.util.HashSet<>();
+    for (int i = 0; i < agentBudgets.size(); i++) {
+      String field = "control_plane.budget.agents[" + i + "]";
+      AgentBudget b = agentBudgets.get(i).validate(field);
+      require(budgetedAgents.add(b.agentId()), field + ".agent",
+          "agent '" + b.agentId() + "' already has a budget");
     }
     return this;
   }

@@ -135,7 +135,7 @@ public final class TokenIssuer {
     SigningKey key = keys.current();
     long expires = now + decision.ttl().toMillis();
     String tokenId = TokenIds.random();
-    long budget = budget(tokenId, request, parent);
+    long budget = budget(tokenId, decision.agentId(), request, parent);
     TokenClaims claims = TokenClaims.newBuilder()
         .setTokenId(tokenId)
         .setKeyId(key.keyId())
@@ -214,17 +214,23 @@ public final class TokenIssuer {
     }
   }
 
-  /** Opens the new token's budget account; the budget to sign into its claims (0 = none). */
-  private long budget(String tokenId, IssueRequest request, TokenClaims parent) {
+  /**
+   * Opens the new token's budget account; the budget to sign into its claims (0 = none). A root
+   * token of an agent with a per-period budget always gets one (see {@link
+   * BudgetLedger#openIssued(String, String, String, long, boolean)}).
+   */
+  private long budget(String tokenId, String agentId, IssueRequest request,
+      TokenClaims parent) {
     boolean parentBudgeted = parent != null && parent.getBudgetTokens() != 0;
-    if (request.getBudgetTokens() == 0 && !parentBudgeted) {
+    if (request.getBudgetTokens() == 0 && !parentBudgeted
+        && (budgets == null || !budgets.hasAgentBudget(agentId))) {
       return 0;
     }
     if (budgets == null) {
       throw IssueRejectedException.invalid("budgets are not enabled on this control plane");
     }
     try {
-      return budgets.openIssued(tokenId, parentBudgeted ? parent.getTokenId() : null,
+      return budgets.openIssued(tokenId, agentId, parentBudgeted ? parent.getTokenId() : null,
           request.getBudgetTokens(), request.getNarrowToParent());
     } catch (BudgetRejectedException e) {
       throw switch (e.code()) {

@@ -3,6 +3,10 @@ package io.perishable.controlplane.journal;
 import io.perishable.controlplane.audit.AuditEventType;
 import io.perishable.controlplane.audit.AuditLog;
 import io.perishable.controlplane.audit.AuditRecord;
+import io.perishable.controlplane.budget.AgentWindow;
+import io.perishable.controlplane.budget.BudgetRecords;
+import io.perishable.controlplane.budget.Lease;
+import io.perishable.controlplane.budget.ReturnedLease;
 import io.perishable.controlplane.tokens.IndexedToken;
 import io.perishable.proto.v1.RevocationRule;
 import io.perishable.proto.v1.TimeWindow;
@@ -14,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongConsumer;
+import javax.annotation.Nullable;
 
 /**
  * Turns the control plane's token events into audit records and appends them; also reads the
@@ -28,8 +33,15 @@ import java.util.function.LongConsumer;
  * <p>Every future completes once the record is durable ({@link AuditLog#append}); callers answer
  * their client only then.
  */
-public final class AuditTrail {
+public final class AuditTrail implements BudgetRecords {
   static final String LABEL_PREFIX = "label.";
+  static final String BUDGET_TOKENS = "budget_tokens";
+  static final String LEASE_ID = "lease_id";
+  static final String AMOUNT = "amount";
+  static final String CHARGED = "charged";
+  static final String HOW = "how";
+  static final String AGENT_WINDOW_START_MS = "agent_window_start_ms";
+  static final String AGENT_WINDOW_MS = "agent_window_ms";
 
   private final AuditLog log;
   private final LongConsumer appendNanos;
@@ -87,6 +99,9 @@ public final class AuditTrail {
     if (c.getMaxTokensPerRequest() != 0) {
       b.attribute("max_tokens_per_request", Integer.toUnsignedString(c.getMaxTokensPerRequest()));
     }
+    if (c.getBudgetTokens() != 0) {
+      b.attribute(BUDGET_TOKENS, Long.toUnsignedString(c.getBudgetTokens()));
+    }
     c.getLabelsMap().forEach((k, v) -> b.attribute(LABEL_PREFIX + k, v));
     return b;
   }
@@ -143,6 +158,46 @@ public final class AuditTrail {
         .attribute("created_at_ms", Long.toString(key.createdAtMs())));
   }
 
+  /**
+   * A {@code budget_leased} record: which replica holds how much of which token's budget, and
+   * the agent window (agent, start, length) it is charged to, if any.
+   */
+  @Override
+  public CompletableFuture<AuditRecord> leased(Lease lease, @Nullable AgentWindow window) {
+    return append(leasedRecord(lease, window));
+  }
+
+  static AuditRecord.Builder leasedRecord(Lease lease, @Nullable AgentWindow window) {
+    AuditRecord.Builder b = AuditRecord.builder(AuditEventType.BUDGET_LEASED)
+        .tokenId(lease.tokenId())
+        .replicaId(lease.replicaId())
+        .attribute(LEASE_ID, lease.leaseId())
+        .attribute(AMOUNT, Long.toString(lease.amount()))
+        .attribute("expires_at_ms", Long.toString(lease.expiresAtMs()));
+    if (window != null) {
+      b.agentId(window.agentId())
+          .attribute(AGENT_WINDOW_START_MS, Long.toString(window.startMs()))
+          .attribute(AGENT_WINDOW_MS, Long.toString(window.periodMs()));
+    }
+    return b;
+  }
+
+  /** A {@code budget_returned} record: the lease, what was charged for it, and how. */
+  @Override
+  public CompletableFuture<AuditRecord> returned(ReturnedLease returned) {
+    return append(returnedRecord(returned));
+  }
+
+  static AuditRecord.Builder returnedRecord(ReturnedLease returned) {
+    return AuditRecord.builder(AuditEventType.BUDGET_RETURNED)
+        .tokenId(returned.lease().tokenId())
+        .replicaId(returned.lease().replicaId())
+        .attribute(LEASE_ID, returned.lease().leaseId())
+        .attribute(AMOUNT, Long.toString(returned.lease().amount()))
+        .attribute(CHARGED, Long.toString(returned.charged()))
+        .attribute(HOW, returned.how());
+  }
+
   /** {@code token_id}, {@code agent_id}, {@code scope} or {@code issued_within}. */
   public static String selectorKind(RevocationRule rule) {
     switch (rule.getSelectorCase()) {
@@ -187,6 +242,10 @@ public final class AuditTrail {
     String maxTokens = a.get("max_tokens_per_request");
     if (maxTokens != null) {
       c.setMaxTokensPerRequest(Integer.parseUnsignedInt(maxTokens));
+    }
+    String budget = a.get(BUDGET_TOKENS);
+    if (budget != null) {
+      c.setBudgetTokens(Long.parseUnsignedLong(budget));
     }
     a.forEach((k, v) -> {
       if (k.startsWith(LABEL_PREFIX)) {

@@ -1,6 +1,7 @@
 package io.perishable.controlplane.journal;
 
 import io.perishable.controlplane.audit.AuditRecord;
+import io.perishable.controlplane.budget.BudgetLedger;
 import io.perishable.controlplane.report.InMemoryReportLedger;
 import io.perishable.controlplane.report.ReportSource;
 import io.perishable.controlplane.revocation.RevocationRules;
@@ -19,19 +20,24 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import javax.annotation.Nullable;
 
 /**
  * The control plane's state as the audit log defines it, folded record by record in seq order:
  * every {@code issued} token (in log order), every {@code revoked} rule, the token ids whose
  * {@code expired} record exists, the signing-key ids a {@code key_rotated} record announced, and
- * the report ledger's progress per authz replica. {@link #seq()} is the last record folded.
+ * the report ledger's progress per authz replica, and the budget ledger ({@link BudgetState}:
+ * accounts, charges, outstanding leases, agent windows). {@link #seq()} is the last record
+ * folded.
  *
  * <p>A state snapshot ({@link StateSnapshots}) is this object written at a checkpoint record;
  * restart loads it and folds only the records after it. {@link #installInto} then fills the
  * serving structures. Not thread-safe: one thread folds it.
  */
 public final class RebuiltState {
-  private static final int FORMAT = 1;
+  /** 2 added the budget ledger; a format 1 snapshot (written before budget records) has none. */
+  private static final int FORMAT = 2;
+  private static final int FORMAT_WITHOUT_BUDGETS = 1;
 
   private long seq;
   private final Map<String, IndexedToken> tokens = new LinkedHashMap<>();
@@ -39,6 +45,7 @@ public final class RebuiltState {
   private final Set<String> expired = new LinkedHashSet<>();
   private final Set<String> keyIds = new LinkedHashSet<>();
   private final InMemoryReportLedger ledger = new InMemoryReportLedger();
+  private BudgetState budgets = new BudgetState();
 
   /** The state of an empty log. */
   RebuiltState() {}
@@ -63,6 +70,16 @@ public final class RebuiltState {
     return expired.size();
   }
 
+  /** Budget accounts held. */
+  public int budgetAccountCount() {
+    return budgets.accountCount();
+  }
+
+  /** Budget leases granted and not returned. */
+  public int outstandingLeaseCount() {
+    return budgets.leaseCount();
+  }
+
   /** Signing-key ids a {@code key_rotated} record announced. */
   public Set<String> keyIds() {
     return Set.copyOf(keyIds);
@@ -75,8 +92,13 @@ public final class RebuiltState {
     }
     seq = r.seq();
     switch (r.type()) {
-      case ISSUED -> tokens.putIfAbsent(r.tokenId(),
-          new IndexedToken(AuditTrail.claimsOf(r), AuditTrail.mintedByOf(r)));
+      case ISSUED -> {
+        tokens.putIfAbsent(r.tokenId(),
+            new IndexedToken(AuditTrail.claimsOf(r), AuditTrail.mintedByOf(r)));
+        budgets.issued(r);
+      }
+      case BUDGET_LEASED -> budgets.leased(r);
+      case BUDGET_RETURNED -> budgets.returned(r);
       case REVOKED -> {
         RevocationRule rule = AuditTrail.ruleOf(r);
         rules.put(rule.getRuleId(), rule);
@@ -102,6 +124,7 @@ public final class RebuiltState {
     tokens.values().removeIf(t -> t.claims().getExpiresAtMs() < tokensExpiredBeforeMs);
     expired.retainAll(tokens.keySet());
     rules.values().removeIf(rule -> rule.getExpiresAtMs() <= nowMs);
+    budgets.prune(tokens.keySet(), nowMs);
   }
 
   /**
@@ -110,6 +133,20 @@ public final class RebuiltState {
    */
   public void installInto(TokenIndex index, RevocationRules into, ExpiryWatcher expiries,
       InMemoryReportLedger reports) {
+    installInto(index, into, expiries, reports, null);
+  }
+
+  /**
+   * As {@link #installInto(TokenIndex, RevocationRules, ExpiryWatcher, InMemoryReportLedger)},
+   * and fills the empty {@code budgetLedger} (null: budgets are not restored): accounts with
+   * what they were charged, agent windows, and the outstanding leases, each with a fresh lease
+   * ttl (see {@link BudgetLedger#restoreLease}).
+   */
+  public void installInto(TokenIndex index, RevocationRules into, ExpiryWatcher expiries,
+      InMemoryReportLedger reports, @Nullable BudgetLedger budgetLedger) {
+    if (budgetLedger != null) {
+      budgets.installInto(budgetLedger);
+    }
     for (IndexedToken t : tokens.values()) {
       if (index.get(t.tokenId()).isEmpty()) {
         index.add(t);
@@ -148,6 +185,7 @@ public final class RebuiltState {
         out.writeLong(s);
       }
     }
+    budgets.writeTo(out);
   }
 
   /**
@@ -157,7 +195,7 @@ public final class RebuiltState {
    */
   static RebuiltState readFrom(DataInputStream in) throws IOException {
     int format = in.readInt();
-    if (format != FORMAT) {
+    if (format != FORMAT && format != FORMAT_WITHOUT_BUDGETS) {
       throw new IOException("unknown state format " + format);
     }
     RebuiltState s = new RebuiltState();
@@ -184,6 +222,9 @@ public final class RebuiltState {
         above.add(in.readLong());
       }
       s.ledger.restore(new InMemoryReportLedger.SourceProgress(source, through, above));
+    }
+    if (format != FORMAT_WITHOUT_BUDGETS) {
+      s.budgets = BudgetState.readFrom(in);
     }
     if (in.read() != -1) {
       throw new IOException("trailing bytes after the state");

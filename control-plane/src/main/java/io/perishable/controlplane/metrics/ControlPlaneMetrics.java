@@ -127,6 +127,25 @@ public final class ControlPlaneMetrics {
     return this;
   }
 
+  /**
+   * Per-agent budgets, all agents together (no per-agent label; per-agent figures are in {@code
+   * perishable usage --agent}), read at scrape time.
+   */
+  public ControlPlaneMetrics agentBudgets(LongSupplier refusals, LongSupplier chargedTokens) {
+    CounterWithCallback.builder()
+        .name("perishable_budget_agent_exhausted_total")
+        .help("Lease requests refused because the token's agent had spent its budget for the "
+            + "current period")
+        .callback(cb -> cb.call(refusals.getAsLong()))
+        .register(registry);
+    CounterWithCallback.builder()
+        .name("perishable_budget_agent_charged_tokens_total")
+        .help("LLM tokens charged to per-agent period budgets")
+        .callback(cb -> cb.call(chargedTokens.getAsLong()))
+        .register(registry);
+    return this;
+  }
+
   public void issued(Collection<String> scopes) {
     for (String scope : scopes) {
       issued.labelValues(scope).inc();

@@ -75,6 +75,15 @@ class PythonVerifierTest {
       log.append(AuditRecord.builder(AuditEventType.RESPONSE).requestId("req-2").status(-1)
           .latencyUs(Long.MAX_VALUE)).join();
       log.append(completion("ab".repeat(32))).join();
+      // budget records, as the control plane writes them (attributes only: no new field)
+      log.append(AuditRecord.builder(AuditEventType.BUDGET_LEASED).tokenId("tok-b")
+          .replicaId("authz-1").agentId("summarizer").attribute("lease_id", "lease-1")
+          .attribute("amount", "8192").attribute("expires_at_ms", "1764028830000")
+          .attribute("agent_window_start_ms", "1763942400000")
+          .attribute("agent_window_ms", "86400000")).join();
+      log.append(AuditRecord.builder(AuditEventType.BUDGET_RETURNED).tokenId("tok-b")
+          .replicaId("authz-1").attribute("lease_id", "lease-1").attribute("amount", "8192")
+          .attribute("charged", "1234").attribute("how", "settled")).join();
       export = dataDir.resolve("export.jsonl");
       new AuditExporter(log).export(1, Long.MAX_VALUE, export);
     }

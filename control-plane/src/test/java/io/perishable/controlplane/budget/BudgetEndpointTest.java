@@ -20,6 +20,10 @@ import io.perishable.proto.v1.RenewRequest;
 import io.perishable.proto.v1.ReturnRequest;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import javax.annotation.Nullable;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -101,5 +105,114 @@ class BudgetEndpointTest {
         ReturnRequest.newBuilder().setLeaseId(lease.getLeaseId()).setUsed(101).build())));
     assertEquals(Status.Code.NOT_FOUND, code(() -> stub.getUsage(
         GetUsageRequest.newBuilder().setTokenId("nobody").build())));
+  }
+
+  /** Records in a list, or fails every append when {@code failing}. */
+  private static final class ListRecords implements BudgetRecords {
+    final List<String> written = new ArrayList<>();
+    boolean failing;
+
+    @Override
+    public CompletableFuture<?> leased(Lease lease, @Nullable AgentWindow window) {
+      return write("leased " + lease.leaseId() + " " + lease.amount()
+          + (window == null ? "" : " " + window.agentId()));
+    }
+
+    @Override
+    public CompletableFuture<?> returned(ReturnedLease r) {
+      return write("returned " + r.lease().leaseId() + " " + r.charged() + " " + r.how());
+    }
+
+    private CompletableFuture<?> write(String record) {
+      if (failing) {
+        return CompletableFuture.failedFuture(new IllegalStateException("audit log is full"));
+      }
+      written.add(record);
+      return CompletableFuture.completedFuture(null);
+    }
+  }
+
+  private BudgetServiceBlockingStub recording(BudgetLedger ledger, ListRecords records) {
+    return BudgetServiceGrpc.newBlockingStub(grpc.serve(
+        new BudgetEndpoint(ledger, clock, TTL, records, Runnable::run)));
+  }
+
+  @Test
+  void leaseAndReturn_recordedBeforeTheAnswer() {
+    ListRecords records = new ListRecords();
+    BudgetServiceBlockingStub recorded = recording(ledger, records);
+
+    BudgetLease lease = recorded.lease(LeaseRequest.newBuilder().setReplicaId("r1")
+        .setTokenId("tok").setAmount(300).build()).getLease();
+    recorded.return_(ReturnRequest.newBuilder().setLeaseId(lease.getLeaseId()).setUsed(120)
+        .build());
+
+    assertEquals(List.of("leased " + lease.getLeaseId() + " 300",
+        "returned " + lease.getLeaseId() + " 120 settled"), records.written);
+  }
+
+  @Test
+  void lease_recordNotWritten_unavailableAndNothingGranted() {
+    ListRecords records = new ListRecords();
+    records.failing = true;
+    BudgetServiceBlockingStub recorded = recording(ledger, records);
+
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+        () -> recorded.lease(LeaseRequest.newBuilder().setReplicaId("r1").setTokenId("tok")
+            .setAmount(300).build()));
+
+    assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("none was granted"),
+        e.getStatus().getDescription());
+    assertEquals(new BudgetUsage("tok", 1000, 0, 0, 1000), ledger.usage("tok"),
+        "the grant was undone");
+    assertEquals(List.of(), ledger.outstandingLeases());
+  }
+
+  @Test
+  void lease_agentWindowSpent_exhaustedAndAgentExhausted() {
+    BudgetLedger agents = new BudgetLedger(clock, TTL,
+        List.of(new AgentBudget("summarizer", 500, Duration.ofDays(1))));
+    agents.openIssued("a", "summarizer", null, 1000, false);
+    BudgetServiceBlockingStub recorded = recording(agents, new ListRecords());
+    LeaseRequest request = LeaseRequest.newBuilder().setReplicaId("r1").setTokenId("a")
+        .setAmount(800).build();
+
+    assertEquals(500, recorded.lease(request).getLease().getAmount(),
+        "a lease is cut to what the agent's window has left");
+    LeaseResponse refused = recorded.lease(request);
+
+    assertTrue(refused.getExhausted(), "replicas that know nothing of agents still refuse");
+    assertTrue(refused.getAgentExhausted());
+    assertFalse(refused.hasLease());
+    assertFalse(lease(1000).getAgentExhausted(), "a token without an agent budget");
+  }
+
+  @Test
+  void getUsage_byAgent_currentWindow() {
+    BudgetLedger agents = new BudgetLedger(clock, TTL,
+        List.of(new AgentBudget("summarizer", 5000, Duration.ofHours(24))));
+    agents.openIssued("a", "summarizer", null, 1000, false);
+    BudgetServiceBlockingStub recorded = recording(agents, new ListRecords());
+    clock.advance(Duration.ofHours(7));
+    BudgetLease lease = recorded.lease(LeaseRequest.newBuilder().setReplicaId("r1")
+        .setTokenId("a").setAmount(800).build()).getLease();
+    recorded.return_(ReturnRequest.newBuilder().setLeaseId(lease.getLeaseId()).setUsed(300)
+        .build());
+
+    BudgetStatus status =
+        recorded.getUsage(GetUsageRequest.newBuilder().setAgentId("summarizer").build());
+
+    assertEquals("summarizer", status.getAgentId());
+    assertEquals(5000, status.getBudget());
+    assertEquals(300, status.getSpent());
+    assertEquals(4700, status.getAvailable());
+    assertEquals(Instant.parse("2026-11-25T00:00:00Z").getEpochSecond(),
+        status.getPeriodStart().getSeconds(), "windows are aligned to the epoch, UTC");
+    assertEquals(86_400, status.getPeriod().getSeconds());
+    assertEquals(Status.Code.NOT_FOUND, code(() -> recorded.getUsage(
+        GetUsageRequest.newBuilder().setAgentId("nobody").build())));
+    assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> recorded.getUsage(
+        GetUsageRequest.newBuilder().setAgentId("summarizer").setTokenId("a").build())));
   }
 }

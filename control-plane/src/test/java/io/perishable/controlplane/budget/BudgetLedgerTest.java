@@ -302,4 +302,98 @@ class BudgetLedgerTest {
       pool.shutdownNow();
     }
   }
+
+  // ------------------------------------------------------------ per-agent budgets per period
+
+  private final BudgetLedger agents = new BudgetLedger(clock, TTL,
+      List.of(new AgentBudget("summarizer", 1000, Duration.ofDays(1))));
+
+  @Test
+  void agentBudget_leaseCutToWhatTheWindowHasLeft_acrossTheAgentsTokens() {
+    agents.openIssued("a", "summarizer", null, 800, false);
+    agents.openIssued("b", "summarizer", null, 800, false);
+
+    assertEquals(800, agents.lease("a", "r1", 800).lease().amount());
+    LeaseDecision b = agents.lease("b", "r1", 800);
+
+    assertEquals(200, b.lease().amount(), "the day's 1000 less a's 800");
+    assertEquals(new AgentWindow("summarizer", Instant.parse("2026-11-25T00:00:00Z")
+        .toEpochMilli(), Duration.ofDays(1).toMillis()), b.window());
+    assertEquals(LeaseDecision.Refusal.AGENT_BUDGET_EXHAUSTED,
+        agents.lease("b", "r2", 1).refusal());
+    assertEquals(1, agents.agentRefusals());
+  }
+
+  @Test
+  void agentBudget_tokenExhaustedFirst_refusedAsTheTokensBudget() {
+    agents.openIssued("a", "summarizer", null, 100, false);
+    agents.lease("a", "r1", 100);
+
+    assertEquals(LeaseDecision.Refusal.BUDGET_EXHAUSTED, agents.lease("a", "r1", 1).refusal());
+  }
+
+  @Test
+  void agentBudget_leaseChargedToTheWindowItWasGrantedIn() {
+    agents.openIssued("a", "summarizer", null, 5000, false);
+    clock.advance(Duration.ofHours(23).plusMinutes(59));
+    Lease lease = agents.lease("a", "r1", 1000).lease();
+    clock.advance(Duration.ofMinutes(2)); // the next day
+
+    agents.settle(lease.leaseId(), 700);
+
+    assertEquals(0, agents.agentUsage("summarizer").spent(), "today's window is untouched");
+    assertEquals(700, agents.agentChargedTokens());
+    assertEquals(1000, agents.lease("a", "r1", 5000).lease().amount());
+  }
+
+  @Test
+  void agentBudget_childDrawsFromItsRootsAgent_evenUnderAnotherAgentId() {
+    agents.openIssued("root", "summarizer", null, 5000, false);
+    agents.openIssued("child", "helper", "root", 2000, false);
+
+    Lease lease = agents.lease("child", "r1", 2000).lease();
+
+    assertEquals(1000, lease.amount(), "bounded by the summarizer's day");
+    assertEquals(1000, agents.agentUsage("summarizer").leased());
+  }
+
+  @Test
+  void agentBudget_rootTokenWithoutABudget_getsTheAgentsPeriodBudget() {
+    assertEquals(1000, agents.openIssued("a", "summarizer", null, 0, false));
+    assertEquals(0, agents.openIssued("b", "other", null, 0, false), "no agent budget: none");
+  }
+
+  @Test
+  void agentUsage_unknownAgent_rejected() {
+    assertEquals(Code.UNKNOWN_AGENT, assertThrows(BudgetRejectedException.class,
+        () -> agents.agentUsage("other")).code());
+  }
+
+  @Test
+  void cancel_undoesTheGrant_chargingNothing() {
+    ledger.openRoot("root", 1000);
+    Lease lease = grant("root", "r1", 600);
+
+    ledger.cancel(lease.leaseId());
+
+    assertEquals(new BudgetUsage("root", 1000, 0, 0, 1000), ledger.usage("root"));
+    assertEquals(0, ledger.chargedTokens());
+  }
+
+  @Test
+  void restoredLease_unrenewed_chargedWholeAtExpiry_renewed_chargedItsReport() {
+    ledger.restoreAccount("root", "", null, 10_000, 2_000);
+    ledger.restoreAccount("child", "", "root", 5_000, 500);
+    ledger.restoreLease("l1", "child", "r1", 1_000, null);
+    ledger.restoreLease("l2", "root", "r2", 3_000, null);
+    assertEquals(new BudgetUsage("root", 10_000, 2_500, 4_000, 3_500), ledger.usage("root"),
+        "a child's charges are its ancestors' too");
+
+    ledger.renew("l1", 100, 50);
+    clock.advance(TTL);
+    ledger.expire();
+
+    assertEquals(new BudgetUsage("root", 10_000, 2_500 + 150 + 3_000, 0, 4_350),
+        ledger.usage("root"));
+  }
 }

@@ -11,6 +11,13 @@ import io.perishable.controlplane.audit.AuditRecord;
 import io.perishable.controlplane.audit.CheckpointKeys;
 import io.perishable.controlplane.audit.FileAuditLog;
 import io.perishable.controlplane.audit.FileAuditLogConfig;
+import io.perishable.controlplane.budget.AgentBudget;
+import io.perishable.controlplane.budget.AgentUsage;
+import io.perishable.controlplane.budget.AgentWindow;
+import io.perishable.controlplane.budget.BudgetLedger;
+import io.perishable.controlplane.budget.BudgetUsage;
+import io.perishable.controlplane.budget.Lease;
+import io.perishable.controlplane.budget.ReturnedLease;
 import io.perishable.controlplane.report.InMemoryReportLedger;
 import io.perishable.controlplane.report.ReportSource;
 import io.perishable.controlplane.revocation.RevocationRules;
@@ -74,6 +81,11 @@ class StateSnapshotTest {
     return s;
   }
 
+  private static final Duration LEASE_TTL = Duration.ofSeconds(30);
+  /** Agent 1's tokens draw from a per-day agent budget too. */
+  private static final AgentBudget AGENT_1 =
+      new AgentBudget("agent-1", 5_000_000, Duration.ofDays(1));
+
   private static IndexedToken token(int n, long issuedAtMs, long ttlMs) {
     TokenClaims.Builder c = TokenClaims.newBuilder()
         .setTokenId(String.format("tok%019d", n))
@@ -87,6 +99,9 @@ class StateSnapshotTest {
         .putLabels("n", Integer.toString(n));
     if (n > 1 && n % 3 == 0) {
       c.addAncestorIds(String.format("tok%019d", 1));
+    }
+    if (n % 2 == 1 || n % 3 == 0) {
+      c.setBudgetTokens(100_000L + n); // odd ones and token 1's children
     }
     return new IndexedToken(c.build(), "issuer-a");
   }
@@ -106,8 +121,9 @@ class StateSnapshotTest {
 
   /**
    * Token events of every kind, {@code n} rounds of them: issued (some short-lived, so some
-   * expire), decisions from two replicas (with a gap on one), a key announcement, expiries and
-   * revocations.
+   * expire; some with budgets, some of those children of token 1), decisions from two replicas
+   * (with a gap on one), budget leases (some returned: settled or expired; some outstanding; some
+   * charged to an agent window), a key announcement, expiries and revocations.
    */
   private void appendEvents(AuditLog log, int from, int count) {
     AuditTrail trail = new AuditTrail(log, nanos -> { });
@@ -115,6 +131,17 @@ class StateSnapshotTest {
       long now = clock.millis();
       IndexedToken t = token(n, now, n % 4 == 0 ? 1_000 : 600_000);
       trail.issued(t).join();
+      if (t.claims().getBudgetTokens() != 0) {
+        AgentWindow window = n % 5 == 1 ? new AgentWindow("agent-1",
+            AGENT_1.windowStartMs(now), AGENT_1.period().toMillis()) : null;
+        Lease lease = new Lease("lease-" + n, t.tokenId(), "authz-" + (n % 2), 1_000 + n,
+            now + LEASE_TTL.toMillis());
+        trail.leased(lease, window).join();
+        if (n % 3 != 2) { // the rest stay outstanding
+          trail.returned(new ReturnedLease(lease, 10L * n,
+              n % 3 == 0 ? ReturnedLease.SETTLED : ReturnedLease.EXPIRED, window)).join();
+        }
+      }
       log.append(decision("authz-a", n)).join();
       if (n % 2 == 0) {
         log.append(decision("authz-b", n * 2L)).join();
@@ -136,14 +163,16 @@ class StateSnapshotTest {
 
   /** The serving state a rebuild installs, in a comparable form. */
   private record Serving(List<IndexedToken> tokens, List<RevocationRule> liveRules,
-      List<String> revokedIds, List<Boolean> ledger, java.util.Set<String> keyIds) {}
+      List<String> revokedIds, List<Boolean> ledger, java.util.Set<String> keyIds,
+      List<BudgetUsage> budgets, List<Lease> leases, AgentUsage agent) {}
 
   private Serving install(StateReplay.Result result) {
     TokenIndex index = new InMemoryTokenIndex();
     RevocationRules rules = new RevocationRules();
     InMemoryReportLedger ledger = new InMemoryReportLedger();
+    BudgetLedger budgetLedger = new BudgetLedger(clock, LEASE_TTL, List.of(AGENT_1));
     result.state().installInto(index, rules, new ExpiryWatcher(index,
-        new AuditTrail(null, nanos -> { }), clock), ledger);
+        new AuditTrail(null, nanos -> { }), clock), ledger, budgetLedger);
     index.forgetExpiredBefore(clock.millis() - RETENTION_MS);
     List<IndexedToken> tokens = new ArrayList<>();
     index.forEach(tokens::add);
@@ -160,7 +189,18 @@ class StateSnapshotTest {
       recorded.add(ledger.isRecorded(new ReportSource("authz-a", "spool-1"), seq));
       recorded.add(ledger.isRecorded(new ReportSource("authz-b", "spool-1"), seq));
     }
-    return new Serving(tokens, rules.live(now), revoked, recorded, result.state().keyIds());
+    // Accounts and leases of tokens the index keeps (a snapshot drops long-expired ones).
+    List<BudgetUsage> budgets = new ArrayList<>();
+    for (IndexedToken t : tokens) {
+      if (t.claims().getBudgetTokens() != 0) {
+        budgets.add(budgetLedger.usage(t.tokenId()));
+      }
+    }
+    List<Lease> leases = new ArrayList<>(budgetLedger.outstandingLeases());
+    leases.removeIf(l -> index.get(l.tokenId()).isEmpty());
+    leases.sort(Comparator.comparing(Lease::leaseId));
+    return new Serving(tokens, rules.live(now), revoked, recorded, result.state().keyIds(),
+        budgets, leases, budgetLedger.agentUsage("agent-1"));
   }
 
   @Test
@@ -192,6 +232,13 @@ class StateSnapshotTest {
           "the rule revoked after the snapshot is in force");
       assertTrue(expected.revokedIds().size() > 0);
       assertTrue(expected.ledger().contains(true) && expected.ledger().contains(false));
+      assertTrue(expected.budgets().stream().anyMatch(u -> u.spent() > 0)
+          && expected.budgets().stream().anyMatch(u -> u.leased() > 0),
+          "budget accounts come back with their spend and outstanding leases");
+      assertTrue(expected.leases().stream().anyMatch(l -> l.leaseId().equals("lease-47")),
+          "a lease granted after the snapshot is outstanding");
+      assertTrue(expected.agent().spent() > 0 && expected.agent().leased() > 0,
+          "agent-1's window comes back with its spend and leases: " + expected.agent());
     }
   }
 
@@ -335,7 +382,7 @@ class StateSnapshotTest {
     Files.write(stale, new byte[] {1, 2, 3});
     try (FileAuditLog log = open(auditDir)) {
       StateSnapshotter s = snapshotter(log, snapshots(auditDir));
-      appendEvents(log, 1, 60);
+      appendEvents(log, 1, 45);
       assertEquals(3, s.catchUp(), "a snapshot at each of three checkpoints");
     }
     try (java.util.stream.Stream<Path> files = Files.list(auditDir.resolve("snapshots"))) {

@@ -16,7 +16,8 @@ class ControlPlaneMetricsTest {
   @Test
   void counters_andGauges_scrapedAsPrometheusText() throws Exception {
     ControlPlaneMetrics metrics = new ControlPlaneMetrics().gauges(() -> 7, () -> 3)
-        .budgets(() -> 8192, () -> 1234);
+        .budgets(() -> 8192, () -> 1234)
+        .agentBudgets(() -> 3, () -> 777);
     metrics.issued(List.of("llm:complete", "llm:embed"));
     metrics.issued(List.of("llm:complete"));
     metrics.issueRejected("INVALID_ARGUMENT");
@@ -41,6 +42,8 @@ class ControlPlaneMetricsTest {
     assertTrue(text.contains("perishable_audit_fsync_duration_seconds_count 1"));
     assertTrue(text.contains("perishable_budget_leased_tokens 8192.0"), text);
     assertTrue(text.contains("perishable_budget_charged_tokens_total 1234.0"), text);
+    assertTrue(text.contains("perishable_budget_agent_exhausted_total 3.0"), text);
+    assertTrue(text.contains("perishable_budget_agent_charged_tokens_total 777.0"), text);
     assertTrue(text.contains("perishable_live_tokens 7.0"));
     assertTrue(text.contains("perishable_sync_replicas 3.0"));
     assertTrue(text.contains("jvm_threads_current"), "JVM metrics too");
