@@ -159,11 +159,56 @@ class ReservationBookTest {
   }
 
   @Test
-  void settle_usageAboveReservation_chargedUpToItAndOverrunReported() {
+  void settle_usageAboveReservation_allOfItChargedAndOverrunReported() {
     book.reserve("t", "req-1", 100);
     leases.grant(1000);
 
-    assertEquals(Optional.of(new Settlement("t", 100, 100, 20)), book.settle("req-1", 120));
+    assertEquals(Optional.of(new Settlement("t", 100, 120, 20)), book.settle("req-1", 120));
+    assertEquals(880, book.free("t"));
+    assertEquals(List.of(new LeaseReport("lease-1", 1000, 120, 0)), book.leaseReports("t"));
+  }
+
+  @Test
+  void settle_usageBeyondEveryLease_debtPaidFromTheNextLeaseFirst() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+
+    assertEquals(Optional.of(new Settlement("t", 100, 1300, 1200)), book.settle("req-1", 1300));
+
+    assertEquals(-300, book.free("t"), "300 used beyond the lease");
+    ManualLeases.Ask ask = leases.asks.peek();
+    assertEquals(1000, ask.amount(), "asks for the next chunk at once");
+    CompletableFuture<Admission> next = book.reserve("t", "req-2", 600).toCompletableFuture();
+    leases.grant(1000);
+    assertEquals(new Admission.Admitted(600), next.join());
+    assertEquals(100, book.free("t"), "the new lease paid the debt of 300 first");
+    assertEquals(List.of(new LeaseReport("lease-1", 1000, 1000, 0),
+        new LeaseReport("lease-2", 1000, 300, 600)), book.leaseReports("t"));
+  }
+
+  @Test
+  void settle_debtLargerThanAChunk_asksForAllOfIt() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+
+    book.settle("req-1", 3500);
+
+    assertEquals(2500, leases.next().amount());
+  }
+
+  @Test
+  void settle_debtAndBudgetSpentOut_nothingAdmittedAndLeasesReportedFull() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+    book.settle("req-1", 1300);
+    leases.refuse(); // the budget has nothing left to lease
+
+    CompletableFuture<Admission> next = book.reserve("t", "req-2", 1).toCompletableFuture();
+    leases.refuse();
+
+    assertEquals(new Admission.Exhausted(1, 0), next.join());
+    assertEquals(List.of(new LeaseReport("lease-1", 1000, 1000, 0)), book.leaseReports("t"),
+        "a lease never reports more than it holds: the control plane would refuse it");
   }
 
   @Test
@@ -223,6 +268,19 @@ class ReservationBookTest {
     nanos.addAndGet(Duration.ofSeconds(20).toNanos()); // past the first ttl, within the renewal
 
     assertEquals(new Admission.Admitted(100), now(book.reserve("t", "req-2", 100)));
+  }
+
+  @Test
+  void lease_ttlShorterThanTwiceTheMargin_spentForHalfItsTtl() {
+    CompletableFuture<Admission> first = book.reserve("t", "req-1", 100).toCompletableFuture();
+    leases.next().answer().complete(
+        Optional.of(new LeaseSource.Grant("short", 1000, Duration.ofSeconds(4))));
+    assertEquals(new Admission.Admitted(100), first.join(), "usable although ttl < margin");
+
+    nanos.addAndGet(Duration.ofMillis(1999).toNanos());
+    assertEquals(900, book.free("t"));
+    nanos.addAndGet(Duration.ofMillis(1).toNanos());
+    assertEquals(0, book.free("t"), "not spent past half of its 4s ttl");
   }
 
   @Test
