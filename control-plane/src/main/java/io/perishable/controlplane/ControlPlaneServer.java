@@ -82,8 +82,6 @@ public final class ControlPlaneServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ControlPlaneServer.class.getName());
   /** Expired tokens stay listable (state EXPIRED) this long, then the index forgets them. */
   static final Duration EXPIRED_RETENTION = Duration.ofHours(1);
-  /** How long a replica's budget lease lives without a renewal (replicas renew every 10s). */
-  static final Duration BUDGET_LEASE_TTL = Duration.ofSeconds(30);
   /** How often expired tokens are looked for (each gets one {@code expired} record). */
   static final Duration EXPIRY_SCAN = Duration.ofSeconds(1);
   /** How often a file JWKS (workload identity) is re-read, so rotated keys apply. */
@@ -253,7 +251,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     b.syncHub = new SyncHub(() -> snapshot(keys, rules, clock), clock,
         config.heartbeatInterval(), b.scheduler);
     SyncHub syncHub = b.syncHub;
-    BudgetLedger budgets = new BudgetLedger(clock, BUDGET_LEASE_TTL);
+    BudgetLedger budgets = new BudgetLedger(clock, config.budget().leaseTtl());
     TokenIssuer issuer =
         new TokenIssuer(new IssuancePolicy(config), keys, clock, index, rules,
         config.issuerGrants(), budgets);
@@ -329,7 +327,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         .addService(ServerInterceptors.intercept(b.watch, authenticator))
         // Replicas lease unauthenticated, as they Sync and Report; usage queries need an issuer.
         .addService(ServerInterceptors.intercept(
-            new BudgetEndpoint(budgets, clock, BUDGET_LEASE_TTL),
+            new BudgetEndpoint(budgets, clock, config.budget().leaseTtl()),
             BudgetEndpoint.issuerOnlyForUsage(authenticator)))
         .addService(syncHub)
         .addService(new ReportEndpoint(b.auditLog, ledger, b.reportAppends))

@@ -34,6 +34,7 @@ import java.util.Set;
  *     tokens) authenticate Issue callers besides the static issuer secrets
  * @param issuerGrants per-principal ceilings on what Issue may grant, first match wins; a
  *     workload principal that matches none may not issue
+ * @param budget how budgets are leased to replicas
  */
 public record ControlPlaneConfig(
     String host,
@@ -52,7 +53,8 @@ public record ControlPlaneConfig(
     AuditSettings audit,
     Optional<TlsFiles> tls,
     Optional<WorkloadIdentity> workloadIdentity,
-    List<IssuerGrants> issuerGrants) {
+    List<IssuerGrants> issuerGrants,
+    BudgetSettings budget) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7400;
@@ -74,6 +76,19 @@ public record ControlPlaneConfig(
     tls = tls == null ? Optional.empty() : tls;
     workloadIdentity = workloadIdentity == null ? Optional.empty() : workloadIdentity;
     issuerGrants = issuerGrants == null ? List.of() : List.copyOf(issuerGrants);
+    budget = budget == null ? BudgetSettings.DEFAULTS : budget;
+  }
+
+  /** With the default budget settings. */
+  public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
+      Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
+      String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
+      int maxDelegationDepth, int metricsPort, Duration shutdownGrace, AuditSettings audit,
+      Optional<TlsFiles> tls, Optional<WorkloadIdentity> workloadIdentity,
+      List<IssuerGrants> issuerGrants) {
+    this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
+        heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit, tls,
+        workloadIdentity, issuerGrants, BudgetSettings.DEFAULTS);
   }
 
   /** Without TLS, workload identity or issuer grants. */
@@ -98,32 +113,32 @@ public record ControlPlaneConfig(
   public ControlPlaneConfig withPort(int newPort) {
     return new ControlPlaneConfig(host, newPort, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budget);
   }
 
   public ControlPlaneConfig withDataDir(Path newDataDir) {
     return new ControlPlaneConfig(host, port, newDataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budget);
   }
 
   public ControlPlaneConfig withMetricsPort(int newMetricsPort) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, newMetricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budget);
   }
 
   public ControlPlaneConfig withAudit(AuditSettings newAudit) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants);
+        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants, budget);
   }
 
   /** With mutual TLS on the gRPC port. */
   public ControlPlaneConfig withTls(TlsFiles files) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants);
+        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants, budget);
   }
 
   /** With workload-identity issuers and per-principal ceilings. */
@@ -131,7 +146,14 @@ public record ControlPlaneConfig(
       List<IssuerGrants> grants) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, identity, grants);
+        shutdownGrace, audit, tls, identity, grants, budget);
+  }
+
+  /** With {@code newBudget} as the {@code control_plane.budget} section. */
+  public ControlPlaneConfig withBudget(BudgetSettings newBudget) {
+    return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, newBudget);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -171,6 +193,7 @@ public record ControlPlaneConfig(
         "control_plane.shutdown_grace", "must not be negative");
     require(audit != null, "control_plane.audit", "must be set");
     audit.validate();
+    budget.validate();
     require(workloadIdentity.isEmpty() || !issuerGrants.isEmpty(),
         "control_plane.issuer_grants", "workload_identity is set but no principal has a grant,"
             + " so no workload could issue");
