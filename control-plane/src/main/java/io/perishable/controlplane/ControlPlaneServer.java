@@ -105,6 +105,7 @@ public final class ControlPlaneServer implements AutoCloseable {
   private final StateReplay.Summary replay;
   private final StateSnapshotter snapshotter;
   private final Duration shutdownGrace;
+  private final BudgetLedger budgets;
 
   private ControlPlaneServer(Builder b) {
     this.server = b.server;
@@ -123,6 +124,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     this.replay = b.replay;
     this.snapshotter = b.snapshotter;
     this.shutdownGrace = b.shutdownGrace;
+    this.budgets = b.budgets;
   }
 
   /** Everything start() assembles, so that a failure half way can release what it opened. */
@@ -143,6 +145,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     StateReplay.Summary replay;
     StateSnapshotter snapshotter;
     Duration shutdownGrace;
+    BudgetLedger budgets;
 
     void release() {
       if (metricsServer != null) {
@@ -252,6 +255,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         config.heartbeatInterval(), b.scheduler);
     SyncHub syncHub = b.syncHub;
     BudgetLedger budgets = new BudgetLedger(clock, config.budget().leaseTtl());
+    b.budgets = budgets;
     TokenIssuer issuer =
         new TokenIssuer(new IssuancePolicy(config), keys, clock, index, rules,
         config.issuerGrants(), budgets);
@@ -416,6 +420,11 @@ public final class ControlPlaneServer implements AutoCloseable {
 
   public SyncHub syncHub() {
     return syncHub;
+  }
+
+  /** Token budgets and the leases replicas hold on them (tests watch leases being renewed). */
+  public BudgetLedger budgetLedger() {
+    return budgets;
   }
 
   /** Id of the key signing new tokens. */
