@@ -97,6 +97,15 @@ class ConfigFileTest {
   }
 
   @Test
+  void exampleFile_atTheRepositoryRoot_isValid() {
+    ConfigFile file = ConfigFile.load(Path.of("..", "perishable.example.yaml"));
+
+    file.controlPlane().validate();
+    AuthzConfig az = file.authz().validate();
+    assertEquals(BudgetSettings.DEFAULTS, az.budget(), "the example shows the defaults");
+  }
+
+  @Test
   void budget_sectionsParsed() {
     ConfigFile file = ConfigFile.parse(GOOD
         .replace("  default_ttl: 5m", "  default_ttl: 5m\n  budget:\n    lease_ttl: 2s")
