@@ -185,4 +185,39 @@ class BudgetIT {
       assertEquals(budget - end.getSpent(), end.getAvailable());
     }
   }
+
+  @Test
+  void defaultMaxTokens_requestWithoutOne_reservesBodyPlusTheDefault() throws Exception {
+    long defaultMaxTokens = 3;
+    String body = "{\"model\":\"gpt-4o-mini\","
+        + "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
+    long worstCase = body.getBytes(StandardCharsets.UTF_8).length + defaultMaxTokens;
+    ReplicatedStack.Settings settings = new ReplicatedStack.Settings(List.of(),
+        List.of("budget:", "  default_max_tokens: " + defaultMaxTokens), Set.of());
+    try (ReplicatedStack stack = new ReplicatedStack(1, settings)) {
+      // The budget is exactly one such worst case: the first fits, the second no longer does.
+      IssueResponse token = stack.operator().issue(IssueRequest.newBuilder()
+          .setAgentId("budget-default-it").addScopes("llm:complete")
+          .setTtl(Duration.newBuilder().setSeconds(600)).setBudgetTokens(worstCase).build());
+
+      HttpResponse<String> first = stack.chat(0, token.getToken(), body, Map.of());
+      assertEquals(200, first.statusCode(), first.body());
+      JsonNode usage = ReplicatedStack.json(first.body()).at("/usage");
+      long used = usage.at("/prompt_tokens").asLong() + usage.at("/completion_tokens").asLong();
+      assertTrue(used < worstCase, "usage " + used + " under the worst case " + worstCase);
+      HttpResponse<String> second = stack.chat(0, token.getToken(), body, Map.of());
+
+      assertEquals(429, second.statusCode(), second.body());
+      JsonNode error = ReplicatedStack.json(second.body()).at("/error");
+      assertEquals("budget_exhausted", error.at("/code").asText());
+      assertTrue(error.at("/message").asText().contains("up to " + worstCase + " tokens"),
+          error.toString());
+      GetUsageRequest query = GetUsageRequest.newBuilder()
+          .setTokenId(token.getTokenId()).build();
+      ReplicatedStack.await("the idle lease returned", java.time.Duration.ofSeconds(60),
+          () -> stack.budgets().getUsage(query).getLeased() == 0);
+      assertEquals(used, stack.budgets().getUsage(query).getSpent(),
+          "charged what the provider reported");
+    }
+  }
 }

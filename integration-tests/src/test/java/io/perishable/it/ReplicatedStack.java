@@ -333,12 +333,17 @@ final class ReplicatedStack implements AutoCloseable {
 
   /** A chat completion through pair {@code i}'s Envoy, with extra request headers. */
   HttpResponse<String> chat(int i, String token, Map<String, String> headers) {
+    return chat(i, token, CHAT_BODY, headers);
+  }
+
+  /** A chat completion with {@code body} through pair {@code i}'s Envoy. */
+  HttpResponse<String> chat(int i, String token, String body, Map<String, String> headers) {
     HttpRequest.Builder builder = HttpRequest.newBuilder(
             URI.create("http://127.0.0.1:" + pairs.get(i).envoyPort + "/v1/chat/completions"))
         .timeout(Duration.ofSeconds(60))
         .header("content-type", "application/json")
         .header("authorization", "Bearer " + token)
-        .POST(HttpRequest.BodyPublishers.ofString(CHAT_BODY));
+        .POST(HttpRequest.BodyPublishers.ofString(body));
     headers.forEach(builder::header);
     HttpRequest request = builder.build();
     try {
