@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
+import java.util.logging.Logger;
 import javax.annotation.concurrent.GuardedBy;
 
 /**
@@ -31,6 +32,8 @@ import javax.annotation.concurrent.GuardedBy;
  * <p>Thread-safe: one lock per token, futures completed outside it.
  */
 public final class ReservationBook {
+  private static final Logger LOG = Logger.getLogger(ReservationBook.class.getName());
+
   private final LeaseSource leases;
   private final LongSupplier nanoTicker;
   private final long chunk;
@@ -288,6 +291,7 @@ public final class ReservationBook {
       List<Waiter> refused = new ArrayList<>();
       long available;
       long next;
+      long uncharged = 0;
       synchronized (f) {
         f.acquiring = false;
         if (failure == null && grant.isPresent()) {
@@ -309,8 +313,18 @@ public final class ReservationBook {
           }
           f.waiters.clear();
           next = 0;
+          if (failure == null && f.free() < 0 && !f.debtWarned) {
+            f.debtWarned = true;
+            uncharged = -f.free();
+          }
         }
         available = Math.max(0, f.free()); // a debt (free < 0) leaves nothing
+      }
+      if (uncharged > 0) {
+        long n = uncharged;
+        LOG.warning(() -> "token " + f.tokenId + ": " + n + " LLM tokens of reported usage "
+            + "beyond the reservations exceed what is left of its budget and are not charged "
+            + "(requests admitted on authz.budget.default_max_tokens generated more)");
       }
       complete(admitted);
       for (Waiter w : refused) {
@@ -371,6 +385,10 @@ public final class ReservationBook {
 
     @GuardedBy("this")
     boolean acquiring;
+
+    /** The control plane had no budget left for a debt, and that was logged. */
+    @GuardedBy("this")
+    boolean debtWarned;
 
     /** Removed from the book: a reservation arriving now must use a fresh Funds. */
     @GuardedBy("this")

@@ -13,7 +13,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 class ReservationBookTest {
@@ -209,6 +214,43 @@ class ReservationBookTest {
     assertEquals(new Admission.Exhausted(1, 0), next.join());
     assertEquals(List.of(new LeaseReport("lease-1", 1000, 1000, 0)), book.leaseReports("t"),
         "a lease never reports more than it holds: the control plane would refuse it");
+  }
+
+  @Test
+  void settle_debtTheBudgetCannotCover_loggedOnce() {
+    List<LogRecord> logged = new CopyOnWriteArrayList<>();
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        logged.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    Logger logger = Logger.getLogger(ReservationBook.class.getName());
+    logger.addHandler(handler);
+    try {
+      book.reserve("t", "req-1", 100);
+      leases.grant(1000);
+      book.settle("req-1", 1300);
+      assertEquals(List.of(), logged, "nothing to say while a lease may still pay the debt");
+
+      leases.refuse();
+      book.reserve("t", "req-2", 1);
+      leases.refuse();
+
+      assertEquals(1, logged.size(), "logged once per token, not per refusal");
+      assertEquals(Level.WARNING, logged.get(0).getLevel());
+      assertEquals("token t: 300 LLM tokens of reported usage beyond the reservations exceed "
+          + "what is left of its budget and are not charged (requests admitted on "
+          + "authz.budget.default_max_tokens generated more)", logged.get(0).getMessage());
+    } finally {
+      logger.removeHandler(handler);
+    }
   }
 
   @Test
