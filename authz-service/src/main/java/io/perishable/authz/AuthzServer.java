@@ -9,6 +9,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.perishable.authz.body.RequestBodyInspector;
 import io.perishable.authz.config.AuthzConfig;
+import io.perishable.authz.config.BudgetSettings;
 import io.perishable.authz.decision.DecisionEngine;
 import io.perishable.authz.decision.DecisionListener;
 import io.perishable.authz.budget.BudgetGate;
@@ -41,7 +42,6 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -61,15 +61,9 @@ public final class AuthzServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(AuthzServer.class.getName());
   /** Longest server-sent event the usage meter reads; usage events are a few hundred bytes. */
   private static final int MAX_SSE_EVENT_BYTES = 1024 * 1024;
-  /** LLM tokens leased at a time per budgeted token (more when one request needs more). */
-  private static final long BUDGET_LEASE_CHUNK = 8192;
   private static final Duration BUDGET_LEASE_DEADLINE = Duration.ofSeconds(2);
-  /** Leases are renewed this often; the control plane keeps them 30s without a renewal. */
-  private static final Duration BUDGET_LEASE_RENEWAL = Duration.ofSeconds(10);
   /** Longer than Envoy's route timeout (600s): a reservation this old was never metered. */
   private static final Duration MAX_RESERVATION_AGE = Duration.ofMinutes(15);
-  /** A lease is not spent in the last 10s of its ttl, in case the control plane took it back. */
-  private static final Duration BUDGET_LEASE_SAFETY_MARGIN = Duration.ofSeconds(10);
 
   private final Server server;
   private final SyncClient sync;
@@ -190,13 +184,16 @@ public final class AuthzServer implements AutoCloseable {
         : DecisionListener.all(authzMetrics, listener, recorder);
     // Budgets: leased from the control plane in chunks, reserved per request in Check, settled
     // by the usage the ext_proc stream reads from the response.
-    BudgetLeaseClient leases =
-        new BudgetLeaseClient(controlPlane, config.replicaId(), BUDGET_LEASE_DEADLINE);
-    ReservationBook book = new ReservationBook(leases, System::nanoTime, BUDGET_LEASE_CHUNK,
-        BUDGET_LEASE_CHUNK / 4, BUDGET_LEASE_SAFETY_MARGIN);
-    new LeaseKeeper(book, leases, System::nanoTime, scheduler, BUDGET_LEASE_RENEWAL,
+    // A lease is renewed every renew interval and not spent in the last renew interval of its
+    // ttl, in case the control plane took it back.
+    BudgetSettings budget = config.budget();
+    BudgetLeaseClient leases = new BudgetLeaseClient(controlPlane, config.replicaId(),
+        BUDGET_LEASE_DEADLINE, budget.renewInterval());
+    ReservationBook book = new ReservationBook(leases, System::nanoTime, budget.leaseChunk(),
+        budget.leaseChunk() / 4, budget.renewInterval());
+    new LeaseKeeper(book, leases, System::nanoTime, scheduler, budget.renewInterval(),
         MAX_RESERVATION_AGE);
-    BudgetGate budgetGate = new BudgetGate(book, OptionalLong.empty());
+    BudgetGate budgetGate = new BudgetGate(book, budget.defaultMaxTokens());
     UsageMetrics usageMetrics = new UsageMetrics(authzMetrics.registry());
     BudgetSettler settler = new BudgetSettler(book);
     UsageListener metered = response -> {

@@ -83,8 +83,6 @@ public final class ControlPlaneServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ControlPlaneServer.class.getName());
   /** Expired tokens stay listable (state EXPIRED) this long, then the index forgets them. */
   static final Duration EXPIRED_RETENTION = Duration.ofHours(1);
-  /** How long a replica's budget lease lives without a renewal (replicas renew every 10s). */
-  static final Duration BUDGET_LEASE_TTL = Duration.ofSeconds(30);
   /** How often expired tokens are looked for (each gets one {@code expired} record). */
   static final Duration EXPIRY_SCAN = Duration.ofSeconds(1);
   /** How often a file JWKS (workload identity) is re-read, so rotated keys apply. */
@@ -108,6 +106,7 @@ public final class ControlPlaneServer implements AutoCloseable {
   private final StateReplay.Summary replay;
   private final StateSnapshotter snapshotter;
   private final Duration shutdownGrace;
+  private final BudgetLedger budgets;
 
   private ControlPlaneServer(Builder b) {
     this.server = b.server;
@@ -126,6 +125,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     this.replay = b.replay;
     this.snapshotter = b.snapshotter;
     this.shutdownGrace = b.shutdownGrace;
+    this.budgets = b.budgets;
   }
 
   /** Everything start() assembles, so that a failure half way can release what it opened. */
@@ -146,6 +146,7 @@ public final class ControlPlaneServer implements AutoCloseable {
     StateReplay.Summary replay;
     StateSnapshotter snapshotter;
     Duration shutdownGrace;
+    BudgetLedger budgets;
 
     void release() {
       if (metricsServer != null) {
@@ -223,7 +224,9 @@ public final class ControlPlaneServer implements AutoCloseable {
     StateSnapshots snapshots =
         new StateSnapshots(b.auditLog.directory().resolve("snapshots"), b.checkpointKeys);
     StateReplay.Result rebuilt = StateReplay.rebuild(b.auditLog, snapshots);
-    BudgetLedger budgets = new BudgetLedger(clock, BUDGET_LEASE_TTL, config.agentBudgets());
+    BudgetLedger budgets = new BudgetLedger(clock, config.budget().leaseTtl(),
+        config.agentBudgets());
+    b.budgets = budgets;
     rebuilt.state().installInto(index, rules, expiries, ledger, budgets);
     b.replay = rebuilt.summary();
     index.forgetExpiredBefore(clock.millis() - EXPIRED_RETENTION.toMillis());
@@ -341,7 +344,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         .addService(ServerInterceptors.intercept(b.watch, authenticator))
         // Replicas lease unauthenticated, as they Sync and Report; usage queries need an issuer.
         .addService(ServerInterceptors.intercept(
-            new BudgetEndpoint(budgets, clock, BUDGET_LEASE_TTL, trail, b.responder),
+            new BudgetEndpoint(budgets, clock, config.budget().leaseTtl(), trail, b.responder),
             BudgetEndpoint.issuerOnlyForUsage(authenticator)))
         .addService(syncHub)
         .addService(new ReportEndpoint(b.auditLog, ledger, b.reportAppends))
@@ -430,6 +433,11 @@ public final class ControlPlaneServer implements AutoCloseable {
 
   public SyncHub syncHub() {
     return syncHub;
+  }
+
+  /** Token budgets and the leases replicas hold on them (tests watch leases being renewed). */
+  public BudgetLedger budgetLedger() {
+    return budgets;
   }
 
   /** Id of the key signing new tokens. */

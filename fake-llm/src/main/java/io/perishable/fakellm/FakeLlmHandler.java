@@ -44,12 +44,20 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
    */
   static final String CUT_AFTER_HEADER = "x-fake-llm-cut-after-frames";
 
+  /**
+   * Request header: record the request now, but answer it only once the test releases the hold
+   * of this name ({@link FakeLlmUpstream#release(String)}), to keep it in flight meanwhile.
+   */
+  static final String HOLD_HEADER = "x-fake-llm-hold";
+
   private final RequestJournal journal;
   private final FakeLlmRouter router;
+  private final ResponseHolds holds;
 
-  FakeLlmHandler(RequestJournal journal, FakeLlmRouter router) {
+  FakeLlmHandler(RequestJournal journal, FakeLlmRouter router, ResponseHolds holds) {
     this.journal = journal;
     this.router = router;
+    this.holds = holds;
   }
 
   @Override
@@ -79,15 +87,24 @@ final class FakeLlmHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 null);
     // After a framing error the rest of the connection cannot be trusted.
     boolean keepAlive = wellFormed && HttpUtil.isKeepAlive(request);
-    if (reply instanceof Reply.Json json) {
-      writeJson(ctx, json, id, request.protocolVersion(), keepAlive);
-    } else if (reply instanceof Reply.EventStream stream) {
-      String cutAfter = request.headers().get(CUT_AFTER_HEADER);
-      if (cutAfter != null) {
-        writeCutEventStream(ctx, stream, id, Integer.parseInt(cutAfter.strip()));
-      } else {
-        writeEventStream(ctx, stream, id, request.protocolVersion(), keepAlive);
+    HttpVersion version = request.protocolVersion();
+    String cutAfter = request.headers().get(CUT_AFTER_HEADER);
+    Runnable answer = () -> {
+      if (reply instanceof Reply.Json json) {
+        writeJson(ctx, json, id, version, keepAlive);
+      } else if (reply instanceof Reply.EventStream stream) {
+        if (cutAfter != null) {
+          writeCutEventStream(ctx, stream, id, Integer.parseInt(cutAfter.strip()));
+        } else {
+          writeEventStream(ctx, stream, id, version, keepAlive);
+        }
       }
+    };
+    String hold = request.headers().get(HOLD_HEADER);
+    if (hold == null) {
+      answer.run();
+    } else {
+      holds.gate(hold.strip()).thenRun(() -> ctx.executor().execute(answer));
     }
   }
 

@@ -69,12 +69,15 @@ public final class FakeLlmUpstream implements AutoCloseable {
   private final EventLoopGroup group;
   private final Channel serverChannel;
   private final RequestJournal journal;
+  private final ResponseHolds holds;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private FakeLlmUpstream(EventLoopGroup group, Channel serverChannel, RequestJournal journal) {
+  private FakeLlmUpstream(EventLoopGroup group, Channel serverChannel, RequestJournal journal,
+      ResponseHolds holds) {
     this.group = group;
     this.serverChannel = serverChannel;
     this.journal = journal;
+    this.holds = holds;
   }
 
   /**
@@ -100,6 +103,7 @@ public final class FakeLlmUpstream implements AutoCloseable {
       throw new IllegalArgumentException("port must be between 0 and 65535, was " + port);
     }
     RequestJournal journal = new RequestJournal();
+    ResponseHolds holds = new ResponseHolds();
     FakeLlmRouter router = new FakeLlmRouter(expectedOpenAiKey, expectedAnthropicKey, clock);
     // Daemon threads: a test that forgets close() must not keep the JVM alive.
     EventLoopGroup group =
@@ -113,11 +117,12 @@ public final class FakeLlmUpstream implements AutoCloseable {
               .option(ChannelOption.SO_REUSEADDR, true)
               // SSE frames must leave one by one, not wait for Nagle.
               .childOption(ChannelOption.TCP_NODELAY, true)
-              .childHandler(new FakeLlmChannelInitializer(new FakeLlmHandler(journal, router)))
+              .childHandler(new FakeLlmChannelInitializer(
+                  new FakeLlmHandler(journal, router, holds)))
               .bind(new InetSocketAddress(HOST, port))
               .syncUninterruptibly()
               .channel();
-      return new FakeLlmUpstream(group, serverChannel, journal);
+      return new FakeLlmUpstream(group, serverChannel, journal, holds);
     } catch (Exception e) {
       group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       throw new IllegalStateException("fake-llm could not listen on " + HOST + ":" + port, e);
@@ -158,6 +163,14 @@ public final class FakeLlmUpstream implements AutoCloseable {
     return journal.sentBody(requestId);
   }
 
+  /**
+   * Answers every request held under {@code hold} (sent with an {@code x-fake-llm-hold: hold}
+   * header, recorded on arrival but not answered), and answers later ones naming it at once.
+   */
+  public void release(String hold) {
+    holds.release(hold);
+  }
+
   /** Forgets all recorded requests; request ids keep counting so they stay unique. */
   public void clear() {
     journal.clear();
@@ -172,6 +185,7 @@ public final class FakeLlmUpstream implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    holds.releaseAll();
     serverChannel.close().syncUninterruptibly();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }

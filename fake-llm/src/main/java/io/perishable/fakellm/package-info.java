@@ -8,7 +8,8 @@
  * io.perishable.fakellm.FakeLlmUpstream#main(String[])} when no provider key is configured.
  *
  * <p>Layout: {@code FakeLlmUpstream} is the public door and owns the Netty server, with {@code
- * LaunchOptions} for its command line and {@code RequestJournal} for what it recorded; {@code
+ * LaunchOptions} for its command line, {@code RequestJournal} for what it recorded and {@code
+ * ResponseHolds} for the answers a test holds back until it releases them; {@code
  * FakeLlmChannelInitializer}, {@code PriorKnowledgeDetector}, {@code ReceivedHeadersCapture} and
  * {@code FakeLlmHandler} are the transport glue; {@code FakeLlmRouter} decides every answer as a
  * plain {@code Reply} without touching Netty; {@code OpenAiApi} and {@code AnthropicApi} hold each

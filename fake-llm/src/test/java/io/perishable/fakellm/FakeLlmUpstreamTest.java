@@ -96,6 +96,26 @@ class FakeLlmUpstreamTest {
   }
 
   @Test
+  void heldRequest_recordedAtOnce_answeredOnlyWhenReleased() throws Exception {
+    HttpRequest held = post("/v1/chat/completions", CHAT)
+        .header("authorization", "Bearer " + OPENAI_KEY).header("x-fake-llm-hold", "h1").build();
+
+    var pending = client.sendAsync(held, BodyHandlers.ofString());
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (upstream.requests().isEmpty()) {
+      assertTrue(System.nanoTime() < deadline, "the held request was never recorded");
+      Thread.onSpinWait();
+    }
+    HttpResponse<String> other = send(openAi("/v1/chat/completions", CHAT));
+
+    assertEquals(200, other.statusCode(), "a request without the hold is answered at once");
+    assertFalse(pending.isDone(), "held until released");
+    upstream.release("h1");
+    assertEquals(200, pending.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode());
+    assertEquals(200, send(held).statusCode(), "a released hold holds nothing more");
+  }
+
+  @Test
   void request_recordedEvenWhenDenied() {
     HttpResponse<String> response =
         send(post("/v1/chat/completions", CHAT).header("authorization", "Bearer prs_abc").build());

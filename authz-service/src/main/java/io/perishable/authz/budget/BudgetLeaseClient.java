@@ -14,6 +14,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Logger;
 
 /**
  * The {@link LeaseSource} of a replica: the control plane's {@code BudgetService} over gRPC,
@@ -21,18 +23,47 @@ import java.util.concurrent.TimeUnit;
  * speaks gRPC.
  */
 public final class BudgetLeaseClient implements LeaseSource {
+  private static final Logger LOG = Logger.getLogger(BudgetLeaseClient.class.getName());
+
   private final BudgetServiceGrpc.BudgetServiceStub stub;
   private final String replicaId;
   private final Duration deadline;
+  private final Duration renewInterval;
+  /** The last too-short ttl warned about, so a misconfiguration is logged once, not per call. */
+  private final AtomicReference<Duration> warnedTtl = new AtomicReference<>();
 
   /**
    * @param replicaId this replica's name, as on its Sync stream
    * @param deadline how long one call may take before the waiting requests are refused (503)
+   * @param renewInterval how often this replica renews its leases; a lease ttl granted shorter
+   *     than twice this is logged as a misconfiguration
    */
-  public BudgetLeaseClient(Channel channel, String replicaId, Duration deadline) {
+  public BudgetLeaseClient(Channel channel, String replicaId, Duration deadline,
+      Duration renewInterval) {
     this.stub = BudgetServiceGrpc.newStub(channel);
     this.replicaId = replicaId;
     this.deadline = deadline;
+    this.renewInterval = renewInterval;
+  }
+
+  /**
+   * True when a lease of {@code ttl} renewed every {@code renewInterval} can lapse between two
+   * renewals: a replica spends a lease only until one renew interval before its ttl, so a ttl
+   * under twice the interval leaves it unusable for part of every interval.
+   */
+  public static boolean ttlTooShort(Duration ttl, Duration renewInterval) {
+    return ttl.compareTo(renewInterval.multipliedBy(2)) < 0;
+  }
+
+  /** Returns {@code ttl}, logging a warning the first time a too-short one is granted. */
+  private Duration checked(Duration ttl) {
+    if (ttlTooShort(ttl, renewInterval) && !ttl.equals(warnedTtl.getAndSet(ttl))) {
+      LOG.warning(() -> "the control plane grants budget leases for " + ttl.toMillis()
+          + "ms, less than twice authz.budget.renew_interval (" + renewInterval.toMillis()
+          + "ms): leases lapse between renewals and budgeted requests wait for new ones; "
+          + "lower authz.budget.renew_interval to a third of control_plane.budget.lease_ttl");
+    }
+    return ttl;
   }
 
   @Override
@@ -50,7 +81,7 @@ public final class BudgetLeaseClient implements LeaseSource {
       }
       var lease = response.getLease();
       Duration ttl = Duration.ofSeconds(lease.getTtl().getSeconds(), lease.getTtl().getNanos());
-      return Optional.of(new Grant(lease.getLeaseId(), lease.getAmount(), ttl));
+      return Optional.of(new Grant(lease.getLeaseId(), lease.getAmount(), checked(ttl)));
     });
   }
 
@@ -63,8 +94,8 @@ public final class BudgetLeaseClient implements LeaseSource {
     Answer<RenewResponse> answer = new Answer<>();
     detached(() -> timed().renew(RenewRequest.newBuilder().setLeaseId(report.leaseId())
         .setUsed(report.used()).setInFlight(report.inFlight()).build(), answer));
-    return answer.result.thenApply(r -> Duration.ofSeconds(r.getLease().getTtl().getSeconds(),
-        r.getLease().getTtl().getNanos()));
+    return answer.result.thenApply(r -> checked(Duration.ofSeconds(
+        r.getLease().getTtl().getSeconds(), r.getLease().getTtl().getNanos())));
   }
 
   /** Returns a lease with everything used from it. */

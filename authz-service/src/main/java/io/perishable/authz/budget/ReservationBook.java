@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
+import java.util.logging.Logger;
 import javax.annotation.concurrent.GuardedBy;
 
 /**
@@ -32,6 +33,8 @@ import javax.annotation.concurrent.GuardedBy;
  * <p>Thread-safe: one lock per token, futures completed outside it.
  */
 public final class ReservationBook {
+  private static final Logger LOG = Logger.getLogger(ReservationBook.class.getName());
+
   private final LeaseSource leases;
   private final LongSupplier nanoTicker;
   private final long chunk;
@@ -61,7 +64,12 @@ public final class ReservationBook {
     this.safetyMarginNanos = safetyMargin.toNanos();
   }
 
-  /** What one settled request cost. */
+  /**
+   * What one settled request cost.
+   *
+   * @param charged the usage reported, all of it
+   * @param overrun how much of it exceeded the reservation
+   */
   public record Settlement(String tokenId, long reserved, long charged, long overrun) {}
 
   /** One lease as this replica uses it, for renewing or returning it to the control plane. */
@@ -117,9 +125,12 @@ public final class ReservationBook {
   }
 
   /**
-   * Settles a request with the usage the provider reported. Usage above the reservation (which
-   * a correct worst case never allows) is charged only up to the reservation, since the lease
-   * holds no more, and returned as {@code overrun}.
+   * Settles a request with the usage the provider reported, all of it. Usage above the
+   * reservation (possible only when the worst case assumed a configured default max_tokens the
+   * provider did not know of) is returned as {@code overrun} and charged against the rest of
+   * this replica's leases; beyond them it is a debt the next lease pays first, so requests that
+   * follow are admitted only from what is left after it. What no lease can cover because the
+   * budget is spent out is not charged anywhere (see docs/budgets.md, "Default max_tokens").
    *
    * @return empty when the request holds no reservation (never reserved, or settled already)
    */
@@ -132,18 +143,17 @@ public final class ReservationBook {
       return Optional.empty();
     }
     Funds f = funds.get(r.tokenId);
-    long charged = Math.min(used, r.amount);
     List<Waiter> admitted;
     long ask;
     synchronized (f) {
       f.reserved -= r.amount;
-      f.used += charged;
+      f.used += used;
       admitted = f.admitWaiters();
       ask = f.askIfNeeded();
     }
     complete(admitted);
     acquire(f, ask);
-    return Optional.of(new Settlement(r.tokenId, r.amount, charged, used - charged));
+    return Optional.of(new Settlement(r.tokenId, r.amount, used, Math.max(0, used - r.amount)));
   }
 
   /**
@@ -212,8 +222,8 @@ public final class ReservationBook {
   }
 
   /**
-   * The control plane renewed a lease: it is usable until {@code ttl - safetyMargin} after the
-   * renewal was asked for.
+   * The control plane renewed a lease: it is usable until {@code ttl - safetyMargin} (at least
+   * half the ttl) after the renewal was asked for.
    */
   public void renewed(String tokenId, String leaseId, long askedAtNanos, Duration ttl) {
     Funds f = funds.get(tokenId);
@@ -223,7 +233,7 @@ public final class ReservationBook {
     synchronized (f) {
       for (LocalLease l : f.leases) {
         if (l.leaseId.equals(leaseId) && l.forfeited == 0) {
-          l.usableUntilNanos = askedAtNanos + ttl.toNanos() - safetyMarginNanos;
+          l.usableUntilNanos = usableUntil(askedAtNanos, ttl);
         }
       }
     }
@@ -282,12 +292,12 @@ public final class ReservationBook {
       List<Waiter> refused = new ArrayList<>();
       long available;
       long next;
+      long uncharged = 0;
       synchronized (f) {
         f.acquiring = false;
         if (failure == null && grant.isPresent()) {
           LeaseSource.Grant g = grant.get();
-          f.leases.add(new LocalLease(g.leaseId(), g.amount(),
-              askedAt + g.ttl().toNanos() - safetyMarginNanos));
+          f.leases.add(new LocalLease(g.leaseId(), g.amount(), usableUntil(askedAt, g.ttl())));
           f.dropExpired(nanoTicker.getAsLong());
           admitted = f.admitWaiters();
           next = f.askIfNeeded();
@@ -304,8 +314,18 @@ public final class ReservationBook {
           }
           f.waiters.clear();
           next = 0;
+          if (failure == null && f.free() < 0 && !f.debtWarned) {
+            f.debtWarned = true;
+            uncharged = -f.free();
+          }
         }
-        available = f.free();
+        available = Math.max(0, f.free()); // a debt (free < 0) leaves nothing
+      }
+      if (uncharged > 0) {
+        long n = uncharged;
+        LOG.warning(() -> "token " + f.tokenId + ": " + n + " LLM tokens of reported usage "
+            + "beyond the reservations exceed what is left of its budget and are not charged "
+            + "(requests admitted on authz.budget.default_max_tokens generated more)");
       }
       complete(admitted);
       Throwable cause = failure instanceof CompletionException && failure.getCause() != null
@@ -320,6 +340,16 @@ public final class ReservationBook {
       }
       acquire(f, next);
     });
+  }
+
+  /**
+   * Until when a lease of {@code ttl}, asked for at {@code askedAtNanos}, may be spent: the
+   * safety margin before its ttl, or half the ttl when the ttl is shorter than twice the margin
+   * (a misconfiguration the lease client warns of; the lease is still usable, only briefly).
+   */
+  private long usableUntil(long askedAtNanos, Duration ttl) {
+    long ttlNanos = ttl.toNanos();
+    return askedAtNanos + ttlNanos - Math.min(safetyMarginNanos, ttlNanos / 2);
   }
 
   private void complete(List<Waiter> admitted) {
@@ -360,6 +390,10 @@ public final class ReservationBook {
 
     @GuardedBy("this")
     boolean acquiring;
+
+    /** The control plane had no budget left for a debt, and that was logged. */
+    @GuardedBy("this")
+    boolean debtWarned;
 
     /** Removed from the book: a reservation arriving now must use a fresh Funds. */
     @GuardedBy("this")
@@ -424,7 +458,8 @@ public final class ReservationBook {
         return 0;
       }
       long free = free();
-      long needed = waiters.isEmpty() ? 0 : waiters.peek().worstCase - free;
+      // A debt (usage settled beyond the leases, free < 0) is paid from the next lease first.
+      long needed = Math.max(-free, waiters.isEmpty() ? 0 : waiters.peek().worstCase - free);
       if (needed <= 0 && free >= lowWater) {
         return 0;
       }
@@ -438,9 +473,11 @@ public final class ReservationBook {
       long reservedLeft = reserved;
       List<LeaseReport> out = new ArrayList<>(leases.size());
       for (LocalLease l : leases) {
-        long u = Math.min(usedLeft, l.amount);
+        // As dropExpired spreads them: a lease past its time holds only what it held then.
+        long room = l.amount - l.forfeited;
+        long u = Math.min(usedLeft, room);
         usedLeft -= u;
-        long r = Math.min(reservedLeft, l.amount - u);
+        long r = Math.min(reservedLeft, room - u);
         reservedLeft -= r;
         out.add(new LeaseReport(l.leaseId, l.amount, u, r));
       }

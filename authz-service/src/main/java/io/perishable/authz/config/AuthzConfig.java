@@ -31,6 +31,7 @@ import java.util.Optional;
  * @param metricsHost address {@code /metrics} listens on; usually {@code host}, but in a pod
  *     where Check listens on loopback for the Envoy beside it, the pod's address (e.g.
  *     {@code 0.0.0.0}) lets Prometheus scrape it
+ * @param budget admission and leasing of token budgets ({@code authz.budget})
  */
 public record AuthzConfig(
     String host,
@@ -49,7 +50,8 @@ public record AuthzConfig(
     Duration shutdownGrace,
     Optional<TlsFiles> tls,
     Optional<TlsFiles> controlPlaneTls,
-    String metricsHost) {
+    String metricsHost,
+    BudgetSettings budget) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7401;
@@ -66,6 +68,18 @@ public record AuthzConfig(
   public AuthzConfig {
     scopes = List.copyOf(scopes);
     upstreams = List.copyOf(upstreams);
+    budget = budget == null ? BudgetSettings.DEFAULTS : budget;
+  }
+
+  /** With the default budget settings. */
+  public AuthzConfig(String host, int port, String controlPlane, String replicaId,
+      Duration clockSkew, Optional<Duration> maxStaleness, int maxBodyBytes, int maxJsonDepth,
+      long tokenCacheSize, List<ScopeDefinition> scopes, List<UpstreamConfig> upstreams,
+      int metricsPort, Duration keyReloadInterval, Duration shutdownGrace,
+      Optional<TlsFiles> tls, Optional<TlsFiles> controlPlaneTls, String metricsHost) {
+    this(host, port, controlPlane, replicaId, clockSkew, maxStaleness, maxBodyBytes,
+        maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort, keyReloadInterval,
+        shutdownGrace, tls, controlPlaneTls, metricsHost, BudgetSettings.DEFAULTS);
   }
 
   /** {@code /metrics} on the same address as Check. */
@@ -102,7 +116,8 @@ public record AuthzConfig(
   public AuthzConfig withTls(TlsFiles files) {
     return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, Optional.of(files), controlPlaneTls, metricsHost);
+        keyReloadInterval, shutdownGrace, Optional.of(files), controlPlaneTls, metricsHost,
+        budget);
   }
 
   /**
@@ -113,38 +128,45 @@ public record AuthzConfig(
     String newMetricsHost = metricsHost.equals(host) ? newHost : metricsHost;
     return new AuthzConfig(newHost, port, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, newMetricsHost);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, newMetricsHost, budget);
   }
 
   /** Syncs with (and reports to) the control plane over mutual TLS with {@code files}. */
   public AuthzConfig withControlPlaneTls(TlsFiles files) {
     return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, tls, Optional.of(files));
+        keyReloadInterval, shutdownGrace, tls, Optional.of(files), metricsHost, budget);
   }
 
   public AuthzConfig withPort(int newPort) {
     return new AuthzConfig(host, newPort, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost, budget);
   }
 
   public AuthzConfig withControlPlane(String target) {
     return new AuthzConfig(host, port, target, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost, budget);
   }
 
   public AuthzConfig withReplicaId(String id) {
     return new AuthzConfig(host, port, controlPlane, id, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost, budget);
   }
 
   public AuthzConfig withMetricsPort(int newMetricsPort) {
     return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
         maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, newMetricsPort,
-        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost);
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost, budget);
+  }
+
+  /** With {@code newBudget} as the {@code authz.budget} section. */
+  public AuthzConfig withBudget(BudgetSettings newBudget) {
+    return new AuthzConfig(host, port, controlPlane, replicaId, clockSkew, maxStaleness,
+        maxBodyBytes, maxJsonDepth, tokenCacheSize, scopes, upstreams, metricsPort,
+        keyReloadInterval, shutdownGrace, tls, controlPlaneTls, metricsHost, newBudget);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -173,6 +195,7 @@ public record AuthzConfig(
         "must be at least 100ms");
     require(!shutdownGrace.isNegative() && shutdownGrace.compareTo(Duration.ofMinutes(10)) <= 0,
         "authz.shutdown_grace", "must lie between 0s and 10m");
+    budget.validate();
     return this;
   }
 

@@ -52,7 +52,8 @@ class AgentBudgetAdmissionTest {
     server = InProcessServerBuilder.forName(name).directExecutor()
         .addService(new BudgetEndpoint(ledger, clock, TTL)).build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-    BudgetLeaseClient client = new BudgetLeaseClient(channel, "replica-a", Duration.ofSeconds(5));
+    BudgetLeaseClient client = new BudgetLeaseClient(channel, "replica-a", Duration.ofSeconds(5),
+        Duration.ofSeconds(10));
     gate = new BudgetGate(new ReservationBook(client, System::nanoTime, 500, 100,
         Duration.ofSeconds(5)), OptionalLong.empty());
   }

@@ -96,6 +96,32 @@ class BudgetGateTest {
   }
 
   @Test
+  void budget_noMaxTokensButConfiguredDefault_reservesBodyPlusDefaultTimesN() {
+    BudgetGate withDefault = new BudgetGate(book, OptionalLong.of(256));
+    VerifiedToken claims = VerifiedToken.of(
+        TokenClaims.newBuilder().setTokenId("tok").setBudgetTokens(1000).build());
+    BodyFacts body = new BodyFacts(Optional.of("gpt-4o-mini"), OptionalLong.empty(),
+        OptionalLong.empty(), OptionalLong.of(2), false, 100);
+    Decision.Allow allow = new Decision.Allow(claims, "llm:complete",
+        (UpstreamCredentials.Upstream) null, body, Map.of(), Map.of(), List.of());
+
+    Decision d = withDefault.admit(request("r1"), allow).toCompletableFuture().join();
+
+    assertSame(allow, d);
+    assertEquals(100 + 256 * 2, book.leaseReports("tok").get(0).inFlight());
+  }
+
+  @Test
+  void budget_namedMaxTokensWinsOverTheDefault() {
+    BudgetGate withDefault = new BudgetGate(book, OptionalLong.of(256));
+
+    withDefault.admit(request("r1"), allow(1000, OptionalLong.of(10), 100))
+        .toCompletableFuture().join();
+
+    assertEquals(110, book.leaseReports("tok").get(0).inFlight());
+  }
+
+  @Test
   void budget_embeddingsWithoutMaxTokens_reserveTheirInputOnly() {
     Decision.Allow allow = allow(1000, OptionalLong.empty(), 300);
 

@@ -1,8 +1,10 @@
 package io.perishable.authz.budget;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -16,9 +18,15 @@ import io.perishable.controlplane.budget.BudgetLedger;
 import io.perishable.controlplane.budget.BudgetUsage;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,7 +47,8 @@ class BudgetLeaseClientTest {
     server = InProcessServerBuilder.forName(name).directExecutor()
         .addService(new BudgetEndpoint(ledger, clock, TTL)).build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-    client = new BudgetLeaseClient(channel, "replica-a", Duration.ofSeconds(5));
+    client = new BudgetLeaseClient(channel, "replica-a", Duration.ofSeconds(5),
+        Duration.ofSeconds(10));
   }
 
   @AfterEach
@@ -58,6 +67,50 @@ class BudgetLeaseClientTest {
     assertEquals(500, grant.amount());
     assertEquals(TTL, grant.ttl());
     assertEquals(500, ledger.usage("tok").leased());
+  }
+
+  @Test
+  void ttlTooShort_underTwiceTheRenewInterval() {
+    Duration renew = Duration.ofSeconds(10);
+    assertTrue(BudgetLeaseClient.ttlTooShort(Duration.ofMillis(19_999), renew));
+    assertFalse(BudgetLeaseClient.ttlTooShort(Duration.ofSeconds(20), renew));
+    assertFalse(BudgetLeaseClient.ttlTooShort(TTL, renew));
+  }
+
+  @Test
+  void acquire_ttlUnderTwiceTheRenewInterval_warnedOnce() {
+    ledger.openRoot("tok", 800);
+    BudgetLeaseClient slow = new BudgetLeaseClient(channel, "replica-a", Duration.ofSeconds(5),
+        Duration.ofSeconds(20));
+    List<LogRecord> logged = new CopyOnWriteArrayList<>();
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        logged.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    Logger logger = Logger.getLogger(BudgetLeaseClient.class.getName());
+    logger.addHandler(handler);
+    try {
+      client.acquire("tok", 100).toCompletableFuture().join();
+      assertEquals(List.of(), logged, "30s ttl, renewed every 10s: fine");
+
+      slow.acquire("tok", 100).toCompletableFuture().join();
+      slow.acquire("tok", 100).toCompletableFuture().join();
+
+      assertEquals(1, logged.size(), "warned once, not per lease");
+      assertEquals(Level.WARNING, logged.get(0).getLevel());
+      assertTrue(logged.get(0).getMessage().contains("authz.budget.renew_interval"),
+          logged.get(0).getMessage());
+    } finally {
+      logger.removeHandler(handler);
+    }
   }
 
   @Test

@@ -57,7 +57,8 @@ class LeaseCallContextTest {
     server = InProcessServerBuilder.forName(name).directExecutor()
         .addService(new BudgetEndpoint(ledger, clock, TTL, held, Runnable::run)).build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-    client = new BudgetLeaseClient(channel, "replica-a", Duration.ofSeconds(5));
+    client = new BudgetLeaseClient(channel, "replica-a", Duration.ofSeconds(5),
+        Duration.ofSeconds(10));
   }
 
   @AfterEach

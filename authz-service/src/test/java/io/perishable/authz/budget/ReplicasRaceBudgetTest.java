@@ -137,4 +137,43 @@ class ReplicasRaceBudgetTest {
     assertEquals(new Admission.Admitted(100), after);
     assertEquals(120, ledger.usage("t").spent(), "what the dead replica reported is charged");
   }
+
+  /** Polls until {@code book} can reserve exactly {@code free} for "t" (answers are async). */
+  private static void awaitFree(ReservationBook book, long free) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (book.free("t") != free) {
+      assertTrue(System.nanoTime() < deadline, () -> "free stayed " + book.free("t"));
+      Thread.onSpinWait();
+    }
+  }
+
+  @Test
+  void usageBeyondTheReservation_chargedInFullThroughTheNextLease() {
+    ledger.openRoot("t", 5_000);
+    ReservationBook book = book("replica");
+    book.reserve("t", "req-1", 100).toCompletableFuture().join();
+
+    book.settle("req-1", 2_600); // a default max_tokens the provider never saw: 2500 over
+
+    awaitFree(book, 2 * 2_000 - 2_600);
+    returnLeases(book, "t");
+    assertEquals(new BudgetUsage("t", 5_000, 2_600, 0, 2_400), ledger.usage("t"),
+        "all the reported usage is charged, the part beyond the first lease by the second");
+  }
+
+  @Test
+  void usageBeyondTheBudget_spendStopsAtTheBudget() {
+    ledger.openRoot("t", 3_000);
+    ReservationBook book = book("replica");
+    book.reserve("t", "req-1", 100).toCompletableFuture().join();
+
+    book.settle("req-1", 4_000);
+
+    awaitFree(book, 3_000 - 4_000);
+    Admission next = book.reserve("t", "req-2", 1).toCompletableFuture().join();
+    assertEquals(new Admission.Exhausted(1, 0), next);
+    returnLeases(book, "t");
+    assertEquals(new BudgetUsage("t", 3_000, 3_000, 0, 0), ledger.usage("t"),
+        "the ledger takes the whole budget; the 1000 beyond it are the uncharged overrun");
+  }
 }

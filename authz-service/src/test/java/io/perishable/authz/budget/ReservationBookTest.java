@@ -13,7 +13,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 class ReservationBookTest {
@@ -159,11 +164,93 @@ class ReservationBookTest {
   }
 
   @Test
-  void settle_usageAboveReservation_chargedUpToItAndOverrunReported() {
+  void settle_usageAboveReservation_allOfItChargedAndOverrunReported() {
     book.reserve("t", "req-1", 100);
     leases.grant(1000);
 
-    assertEquals(Optional.of(new Settlement("t", 100, 100, 20)), book.settle("req-1", 120));
+    assertEquals(Optional.of(new Settlement("t", 100, 120, 20)), book.settle("req-1", 120));
+    assertEquals(880, book.free("t"));
+    assertEquals(List.of(new LeaseReport("lease-1", 1000, 120, 0)), book.leaseReports("t"));
+  }
+
+  @Test
+  void settle_usageBeyondEveryLease_debtPaidFromTheNextLeaseFirst() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+
+    assertEquals(Optional.of(new Settlement("t", 100, 1300, 1200)), book.settle("req-1", 1300));
+
+    assertEquals(-300, book.free("t"), "300 used beyond the lease");
+    ManualLeases.Ask ask = leases.asks.peek();
+    assertEquals(1000, ask.amount(), "asks for the next chunk at once");
+    CompletableFuture<Admission> next = book.reserve("t", "req-2", 600).toCompletableFuture();
+    leases.grant(1000);
+    assertEquals(new Admission.Admitted(600), next.join());
+    assertEquals(100, book.free("t"), "the new lease paid the debt of 300 first");
+    assertEquals(List.of(new LeaseReport("lease-1", 1000, 1000, 0),
+        new LeaseReport("lease-2", 1000, 300, 600)), book.leaseReports("t"));
+  }
+
+  @Test
+  void settle_debtLargerThanAChunk_asksForAllOfIt() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+
+    book.settle("req-1", 3500);
+
+    assertEquals(2500, leases.next().amount());
+  }
+
+  @Test
+  void settle_debtAndBudgetSpentOut_nothingAdmittedAndLeasesReportedFull() {
+    book.reserve("t", "req-1", 100);
+    leases.grant(1000);
+    book.settle("req-1", 1300);
+    leases.refuse(); // the budget has nothing left to lease
+
+    CompletableFuture<Admission> next = book.reserve("t", "req-2", 1).toCompletableFuture();
+    leases.refuse();
+
+    assertEquals(new Admission.Exhausted(1, 0), next.join());
+    assertEquals(List.of(new LeaseReport("lease-1", 1000, 1000, 0)), book.leaseReports("t"),
+        "a lease never reports more than it holds: the control plane would refuse it");
+  }
+
+  @Test
+  void settle_debtTheBudgetCannotCover_loggedOnce() {
+    List<LogRecord> logged = new CopyOnWriteArrayList<>();
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        logged.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    Logger logger = Logger.getLogger(ReservationBook.class.getName());
+    logger.addHandler(handler);
+    try {
+      book.reserve("t", "req-1", 100);
+      leases.grant(1000);
+      book.settle("req-1", 1300);
+      assertEquals(List.of(), logged, "nothing to say while a lease may still pay the debt");
+
+      leases.refuse();
+      book.reserve("t", "req-2", 1);
+      leases.refuse();
+
+      assertEquals(1, logged.size(), "logged once per token, not per refusal");
+      assertEquals(Level.WARNING, logged.get(0).getLevel());
+      assertEquals("token t: 300 LLM tokens of reported usage beyond the reservations exceed "
+          + "what is left of its budget and are not charged (requests admitted on "
+          + "authz.budget.default_max_tokens generated more)", logged.get(0).getMessage());
+    } finally {
+      logger.removeHandler(handler);
+    }
   }
 
   @Test
@@ -223,6 +310,19 @@ class ReservationBookTest {
     nanos.addAndGet(Duration.ofSeconds(20).toNanos()); // past the first ttl, within the renewal
 
     assertEquals(new Admission.Admitted(100), now(book.reserve("t", "req-2", 100)));
+  }
+
+  @Test
+  void lease_ttlShorterThanTwiceTheMargin_spentForHalfItsTtl() {
+    CompletableFuture<Admission> first = book.reserve("t", "req-1", 100).toCompletableFuture();
+    leases.next().answer().complete(
+        Optional.of(new LeaseSource.Grant("short", 1000, Duration.ofSeconds(4))));
+    assertEquals(new Admission.Admitted(100), first.join(), "usable although ttl < margin");
+
+    nanos.addAndGet(Duration.ofMillis(1999).toNanos());
+    assertEquals(900, book.free("t"));
+    nanos.addAndGet(Duration.ofMillis(1).toNanos());
+    assertEquals(0, book.free("t"), "not spent past half of its 4s ttl");
   }
 
   @Test

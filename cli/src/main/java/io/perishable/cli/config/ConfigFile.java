@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.perishable.authz.config.AuthzConfig;
+import io.perishable.authz.config.BudgetSettings;
 import io.perishable.authz.report.ReportConfig;
 import io.perishable.authz.report.SpoolFullPolicy;
 import io.perishable.authz.scope.PathPattern;
@@ -35,6 +36,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -88,6 +90,7 @@ public final class ConfigFile {
         "default_ttl", "max_ttl", "default_upstream", "heartbeat_interval", "issuers",
         "max_delegation_depth", "metrics_port", "shutdown_grace", "audit", "tls",
         "workload_identity", "issuer_grants", "budget"));
+    ConfigNode cpBudget = cp.child("budget").allowOnly(Set.of("lease_ttl", "agents"));
     ConfigNode audit = cp.child("audit").allowOnly(Set.of("checkpoint_interval",
         "checkpoint_every_records", "quarantine_damaged_tail"));
     Map<String, Optional<Duration>> scopes = new LinkedHashMap<>();
@@ -130,7 +133,9 @@ public final class ConfigFile {
         tlsFiles(cp.child("tls")),
         workloadIdentity(cp.child("workload_identity")),
         issuerGrants(cp.child("issuer_grants")),
-        agentBudgets(cp.child("budget").allowOnly(Set.of("agents")).child("agents")));
+        agentBudgets(cpBudget.child("agents")),
+        new io.perishable.controlplane.config.BudgetSettings(cpBudget.child("lease_ttl")
+            .duration(io.perishable.controlplane.config.BudgetSettings.DEFAULT_LEASE_TTL)));
   }
 
   /**
@@ -204,7 +209,10 @@ public final class ConfigFile {
     ConfigNode az = root.child("authz").allowOnly(Set.of("host", "port", "control_plane",
         "replica_id", "clock_skew", "max_staleness", "max_body_bytes", "max_json_depth",
         "token_cache_size", "metrics_host", "metrics_port", "key_reload_interval", "shutdown_grace",
-        "tls", "control_plane_tls", "report"));
+        "tls", "control_plane_tls", "report", "budget"));
+    ConfigNode budget = az.child("budget").allowOnly(Set.of("default_max_tokens", "lease_chunk",
+        "renew_interval"));
+    ConfigNode defaultMaxTokens = budget.child("default_max_tokens");
     List<ScopeDefinition> scopes = new ArrayList<>();
     for (Map.Entry<String, ConfigNode> e : scopeEntries().entrySet()) {
       ConfigNode scope = e.getValue();
@@ -276,7 +284,13 @@ public final class ConfigFile {
         az.child("shutdown_grace").duration(AuthzConfig.DEFAULT_SHUTDOWN_GRACE),
         tlsFiles(az.child("tls")),
         tlsFiles(az.child("control_plane_tls")),
-        az.child("metrics_host").string(host));
+        az.child("metrics_host").string(host),
+        new BudgetSettings(
+            defaultMaxTokens.isMissing() ? OptionalLong.empty()
+                : OptionalLong.of(defaultMaxTokens.longValue(0, 1, Long.MAX_VALUE)),
+            budget.child("lease_chunk").longValue(BudgetSettings.DEFAULT_LEASE_CHUNK, 1,
+                Long.MAX_VALUE),
+            budget.child("renew_interval").duration(BudgetSettings.DEFAULT_RENEW_INTERVAL)));
   }
 
   /**

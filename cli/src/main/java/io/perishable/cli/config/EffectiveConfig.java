@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 
 /**
@@ -53,6 +54,9 @@ public final class EffectiveConfig {
     }
     if (value instanceof Optional<?> optional) {
       return optional.map(v -> toTree(v, name)).orElse(null);
+    }
+    if (value instanceof OptionalLong optional) {
+      return optional.isPresent() ? optional.getAsLong() : null;
     }
     if (value instanceof Duration d) {
       return DurationText.format(d);

@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.perishable.authz.config.AuthzConfig;
+import io.perishable.authz.config.BudgetSettings;
 import io.perishable.controlplane.config.ControlPlaneConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -81,6 +83,62 @@ class ConfigFileTest {
     } else {
       assertEquals(expected, message);
     }
+  }
+
+  @Test
+  void budget_absent_defaultsUnchanged() {
+    ConfigFile file = ConfigFile.parse(GOOD, Path.of("/etc/perishable"));
+
+    assertEquals(BudgetSettings.DEFAULTS, file.authz().validate().budget());
+    assertEquals(OptionalLong.empty(), file.authz().budget().defaultMaxTokens());
+    assertEquals(8192, file.authz().budget().leaseChunk());
+    assertEquals(Duration.ofSeconds(10), file.authz().budget().renewInterval());
+    assertEquals(Duration.ofSeconds(30), file.controlPlane().validate().budget().leaseTtl());
+  }
+
+  @Test
+  void exampleFile_atTheRepositoryRoot_isValid() {
+    ConfigFile file = ConfigFile.load(Path.of("..", "perishable.example.yaml"));
+
+    file.controlPlane().validate();
+    AuthzConfig az = file.authz().validate();
+    assertEquals(BudgetSettings.DEFAULTS, az.budget(), "the example shows the defaults");
+  }
+
+  @Test
+  void budget_sectionsParsed() {
+    ConfigFile file = ConfigFile.parse(GOOD
+        .replace("  default_ttl: 5m", "  default_ttl: 5m\n  budget:\n    lease_ttl: 2s")
+        .replace("  max_staleness: 'off'", "  max_staleness: 'off'\n  budget:\n"
+            + "    default_max_tokens: 1024\n    lease_chunk: 500\n    renew_interval: 500ms"),
+        Path.of("/etc/perishable"));
+
+    assertEquals(new BudgetSettings(OptionalLong.of(1024), 500, Duration.ofMillis(500)),
+        file.authz().validate().budget());
+    assertEquals(Duration.ofSeconds(2), file.controlPlane().validate().budget().leaseTtl());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "zero default     | default_max_tokens: 0     | authz.budget.default_max_tokens: must lie between 1 and 9223372036854775807, got 0",
+      "zero chunk       | lease_chunk: 0            | authz.budget.lease_chunk: must lie between 1 and 9223372036854775807, got 0",
+      "fast renewal     | renew_interval: 10ms      | authz.budget.renew_interval: must lie between 100ms and 5m",
+      "slow renewal     | renew_interval: 6m        | authz.budget.renew_interval: must lie between 100ms and 5m",
+      "typo             | lease_chunks: 5           | authz.budget.lease_chunks: unknown field; expected one of [default_max_tokens, lease_chunk, renew_interval]",
+  })
+  void budget_badAuthzSetting_namesTheField(String name, String setting, String expected) {
+    assertEquals(expected, error(GOOD.replace("  max_staleness: 'off'",
+        "  max_staleness: 'off'\n  budget:\n    " + setting), false));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "too short | lease_ttl: 500ms | control_plane.budget.lease_ttl: must lie between 1s and 1h",
+      "too long  | lease_ttl: 2h    | control_plane.budget.lease_ttl: must lie between 1s and 1h",
+  })
+  void budget_badLeaseTtl_namesTheField(String name, String setting, String expected) {
+    assertEquals(expected, error(GOOD.replace("  default_ttl: 5m",
+        "  default_ttl: 5m\n  budget:\n    " + setting), true));
   }
 
   @Test

@@ -46,6 +46,24 @@ class EffectiveConfigTest {
   }
 
   @Test
+  void render_budgetSections_withTheirNumbersAndDurations() {
+    ConfigFile file = ConfigFile.parse(YAML.replace("authz:", "").replace("upstreams:",
+        "upstreams:").replace("control_plane:\n", "control_plane:\n  budget:\n"
+        + "    lease_ttl: 2s\n") + "authz:\n  budget:\n    default_max_tokens: 1024\n",
+        Path.of("/etc/perishable"));
+    Map<String, Object> sections = new LinkedHashMap<>();
+    sections.put("control_plane", file.controlPlane());
+    sections.put("authz", file.authz());
+
+    String yaml = EffectiveConfig.render(sections, false);
+
+    assertTrue(yaml.contains("lease_ttl: 2s"), yaml);
+    assertTrue(yaml.contains("default_max_tokens: 1024"), yaml);
+    assertTrue(yaml.contains("lease_chunk: 8192"), yaml);
+    assertTrue(yaml.contains("renew_interval: 10s"), yaml);
+  }
+
+  @Test
   void render_json_isJsonAndMasked() {
     String json = render(true);
     assertTrue(json.trim().startsWith("{"), json);

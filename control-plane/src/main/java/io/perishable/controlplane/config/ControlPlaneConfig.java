@@ -37,6 +37,7 @@ import java.util.Set;
  *     workload principal that matches none may not issue
  * @param agentBudgets per-agent budgets per period ({@code control_plane.budget.agents}), at
  *     most one per agent
+ * @param budget how budgets are leased to replicas
  */
 public record ControlPlaneConfig(
     String host,
@@ -56,7 +57,8 @@ public record ControlPlaneConfig(
     Optional<TlsFiles> tls,
     Optional<WorkloadIdentity> workloadIdentity,
     List<IssuerGrants> issuerGrants,
-    List<AgentBudget> agentBudgets) {
+    List<AgentBudget> agentBudgets,
+    BudgetSettings budget) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final int DEFAULT_PORT = 7400;
@@ -79,6 +81,7 @@ public record ControlPlaneConfig(
     workloadIdentity = workloadIdentity == null ? Optional.empty() : workloadIdentity;
     issuerGrants = issuerGrants == null ? List.of() : List.copyOf(issuerGrants);
     agentBudgets = agentBudgets == null ? List.of() : List.copyOf(agentBudgets);
+    budget = budget == null ? BudgetSettings.DEFAULTS : budget;
   }
 
   /** Without per-agent budgets. */
@@ -87,10 +90,34 @@ public record ControlPlaneConfig(
       String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
       int maxDelegationDepth, int metricsPort, Duration shutdownGrace, AuditSettings audit,
       Optional<TlsFiles> tls, Optional<WorkloadIdentity> workloadIdentity,
+      List<IssuerGrants> issuerGrants, BudgetSettings budget) {
+    this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
+        heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit, tls,
+        workloadIdentity, issuerGrants, List.of(), budget);
+  }
+
+  /** With the default lease settings. */
+  public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
+      Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
+      String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
+      int maxDelegationDepth, int metricsPort, Duration shutdownGrace, AuditSettings audit,
+      Optional<TlsFiles> tls, Optional<WorkloadIdentity> workloadIdentity,
+      List<IssuerGrants> issuerGrants, List<AgentBudget> agentBudgets) {
+    this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
+        heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit, tls,
+        workloadIdentity, issuerGrants, agentBudgets, BudgetSettings.DEFAULTS);
+  }
+
+  /** Without per-agent budgets, with the default budget settings. */
+  public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
+      Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
+      String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
+      int maxDelegationDepth, int metricsPort, Duration shutdownGrace, AuditSettings audit,
+      Optional<TlsFiles> tls, Optional<WorkloadIdentity> workloadIdentity,
       List<IssuerGrants> issuerGrants) {
     this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
         heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit, tls,
-        workloadIdentity, issuerGrants, List.of());
+        workloadIdentity, issuerGrants, List.of(), BudgetSettings.DEFAULTS);
   }
 
   /** Without TLS, workload identity or issuer grants. */
@@ -115,37 +142,37 @@ public record ControlPlaneConfig(
   public ControlPlaneConfig withPort(int newPort) {
     return new ControlPlaneConfig(host, newPort, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants,
-        agentBudgets);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, agentBudgets,
+        budget);
   }
 
   public ControlPlaneConfig withDataDir(Path newDataDir) {
     return new ControlPlaneConfig(host, port, newDataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants,
-        agentBudgets);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, agentBudgets,
+        budget);
   }
 
   public ControlPlaneConfig withMetricsPort(int newMetricsPort) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, newMetricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants,
-        agentBudgets);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, agentBudgets,
+        budget);
   }
 
   public ControlPlaneConfig withAudit(AuditSettings newAudit) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants,
-        agentBudgets);
+        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants, agentBudgets,
+        budget);
   }
 
   /** With mutual TLS on the gRPC port. */
   public ControlPlaneConfig withTls(TlsFiles files) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants,
-        agentBudgets);
+        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants, agentBudgets,
+        budget);
   }
 
   /** With workload-identity issuers and per-principal ceilings. */
@@ -153,15 +180,21 @@ public record ControlPlaneConfig(
       List<IssuerGrants> grants) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, identity, grants,
-        agentBudgets);
+        shutdownGrace, audit, tls, identity, grants, agentBudgets, budget);
   }
 
   /** With per-agent budgets per period. */
   public ControlPlaneConfig withAgentBudgets(List<AgentBudget> budgets) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budgets);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budgets, budget);
+  }
+
+  /** With {@code newBudget} as {@code control_plane.budget}'s lease settings. */
+  public ControlPlaneConfig withBudget(BudgetSettings newBudget) {
+    return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
+        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, agentBudgets, newBudget);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -201,6 +234,7 @@ public record ControlPlaneConfig(
         "control_plane.shutdown_grace", "must not be negative");
     require(audit != null, "control_plane.audit", "must be set");
     audit.validate();
+    budget.validate();
     require(workloadIdentity.isEmpty() || !issuerGrants.isEmpty(),
         "control_plane.issuer_grants", "workload_identity is set but no principal has a grant,"
             + " so no workload could issue");
