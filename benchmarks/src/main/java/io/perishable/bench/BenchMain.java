@@ -504,7 +504,8 @@ public final class BenchMain {
 
   /**
    * (3) Issue through ghz with the issuer secret, at saturation: every call writes and fsyncs
-   * its audit record before it answers (group commit), so this is the durable rate.
+   * its audit record before it answers (group commit), so this is the durable rate. With
+   * {@code --jfr} or {@code --profile} the last round is recorded.
    */
   private void issueRows(BenchStack stack, ResultTable table) throws Exception {
     IssueRequest request = BenchStack.issueRequest(600);
@@ -517,10 +518,11 @@ public final class BenchMain {
     LoadResult warm = ghz.runFor("warmup issue", call, stack.controlPlaneTarget(), w, 1,
         profile.warmup(), OptionalDouble.empty());
     progress("ghz: Issue, " + profile.rounds() + " rounds");
-    Rounds issued = Rounds.run(profile.rounds(),
-        r -> checked(ghz.runCount("Issue, " + w + " workers, round " + (r + 1), call,
-            stack.controlPlaneTarget(), w, 1, calls(warm.rps(), d), d,
-            OptionalDouble.empty())));
+    int rounds = profile.rounds();
+    Rounds issued = Rounds.run(rounds,
+        r -> checked(profiled("issue", r == rounds - 1, () -> ghz.runCount(
+            "Issue, " + w + " workers, round " + (r + 1), call, stack.controlPlaneTarget(), w, 1,
+            calls(warm.rps(), d), d, OptionalDouble.empty()))));
     double rps = issued.median(0, LoadResult::rps);
     double p99 = issued.median(0, LoadResult::p99Micros);
     table.addJudged("3", "Issue rps, durable audit (ghz, " + w + " workers, 1 conn)", "-",
