@@ -133,9 +133,9 @@ public final class ConfigFile {
         tlsFiles(cp.child("tls")),
         workloadIdentity(cp.child("workload_identity")),
         issuerGrants(cp.child("issuer_grants")),
-        agentBudgets(cpBudget.child("agents")),
         new io.perishable.controlplane.config.BudgetSettings(cpBudget.child("lease_ttl")
-            .duration(io.perishable.controlplane.config.BudgetSettings.DEFAULT_LEASE_TTL)));
+            .duration(io.perishable.controlplane.config.BudgetSettings.DEFAULT_LEASE_TTL),
+            agentBudgets(cpBudget.child("agents"))));
   }
 
   /**

@@ -35,9 +35,8 @@ import java.util.Set;
  *     tokens) authenticate Issue callers besides the static issuer secrets
  * @param issuerGrants per-principal ceilings on what Issue may grant, first match wins; a
  *     workload principal that matches none may not issue
- * @param agentBudgets per-agent budgets per period ({@code control_plane.budget.agents}), at
- *     most one per agent
- * @param budget how budgets are leased to replicas
+ * @param budget the {@code control_plane.budget} section: how budgets are leased to replicas,
+ *     and per-agent budgets per period
  */
 public record ControlPlaneConfig(
     String host,
@@ -57,7 +56,6 @@ public record ControlPlaneConfig(
     Optional<TlsFiles> tls,
     Optional<WorkloadIdentity> workloadIdentity,
     List<IssuerGrants> issuerGrants,
-    List<AgentBudget> agentBudgets,
     BudgetSettings budget) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
@@ -80,35 +78,10 @@ public record ControlPlaneConfig(
     tls = tls == null ? Optional.empty() : tls;
     workloadIdentity = workloadIdentity == null ? Optional.empty() : workloadIdentity;
     issuerGrants = issuerGrants == null ? List.of() : List.copyOf(issuerGrants);
-    agentBudgets = agentBudgets == null ? List.of() : List.copyOf(agentBudgets);
     budget = budget == null ? BudgetSettings.DEFAULTS : budget;
   }
 
-  /** Without per-agent budgets. */
-  public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
-      Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
-      String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
-      int maxDelegationDepth, int metricsPort, Duration shutdownGrace, AuditSettings audit,
-      Optional<TlsFiles> tls, Optional<WorkloadIdentity> workloadIdentity,
-      List<IssuerGrants> issuerGrants, BudgetSettings budget) {
-    this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
-        heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit, tls,
-        workloadIdentity, issuerGrants, List.of(), budget);
-  }
-
-  /** With the default lease settings. */
-  public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
-      Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
-      String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
-      int maxDelegationDepth, int metricsPort, Duration shutdownGrace, AuditSettings audit,
-      Optional<TlsFiles> tls, Optional<WorkloadIdentity> workloadIdentity,
-      List<IssuerGrants> issuerGrants, List<AgentBudget> agentBudgets) {
-    this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
-        heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit, tls,
-        workloadIdentity, issuerGrants, agentBudgets, BudgetSettings.DEFAULTS);
-  }
-
-  /** Without per-agent budgets, with the default budget settings. */
+  /** With the default budget settings. */
   public ControlPlaneConfig(String host, int port, Path dataDir, Duration defaultTtl,
       Duration maxTtl, Map<String, Optional<Duration>> scopes, Set<String> upstreams,
       String defaultUpstream, List<IssuerCredential> issuers, Duration heartbeatInterval,
@@ -117,7 +90,7 @@ public record ControlPlaneConfig(
       List<IssuerGrants> issuerGrants) {
     this(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams, defaultUpstream, issuers,
         heartbeatInterval, maxDelegationDepth, metricsPort, shutdownGrace, audit, tls,
-        workloadIdentity, issuerGrants, List.of(), BudgetSettings.DEFAULTS);
+        workloadIdentity, issuerGrants, BudgetSettings.DEFAULTS);
   }
 
   /** Without TLS, workload identity or issuer grants. */
@@ -142,37 +115,32 @@ public record ControlPlaneConfig(
   public ControlPlaneConfig withPort(int newPort) {
     return new ControlPlaneConfig(host, newPort, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, agentBudgets,
-        budget);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budget);
   }
 
   public ControlPlaneConfig withDataDir(Path newDataDir) {
     return new ControlPlaneConfig(host, port, newDataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, agentBudgets,
-        budget);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budget);
   }
 
   public ControlPlaneConfig withMetricsPort(int newMetricsPort) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, newMetricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, agentBudgets,
-        budget);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budget);
   }
 
   public ControlPlaneConfig withAudit(AuditSettings newAudit) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants, agentBudgets,
-        budget);
+        shutdownGrace, newAudit, tls, workloadIdentity, issuerGrants, budget);
   }
 
   /** With mutual TLS on the gRPC port. */
   public ControlPlaneConfig withTls(TlsFiles files) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants, agentBudgets,
-        budget);
+        shutdownGrace, audit, Optional.of(files), workloadIdentity, issuerGrants, budget);
   }
 
   /** With workload-identity issuers and per-principal ceilings. */
@@ -180,21 +148,24 @@ public record ControlPlaneConfig(
       List<IssuerGrants> grants) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, identity, grants, agentBudgets, budget);
+        shutdownGrace, audit, tls, identity, grants, budget);
   }
 
-  /** With per-agent budgets per period. */
+  /** With per-agent budgets per period (and the lease settings as they are). */
   public ControlPlaneConfig withAgentBudgets(List<AgentBudget> budgets) {
-    return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
-        defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, budgets, budget);
+    return withBudget(budget.withAgents(budgets));
+  }
+
+  /** Per-agent budgets per period ({@code control_plane.budget.agents}). */
+  public List<AgentBudget> agentBudgets() {
+    return budget.agents();
   }
 
   /** With {@code newBudget} as {@code control_plane.budget}'s lease settings. */
   public ControlPlaneConfig withBudget(BudgetSettings newBudget) {
     return new ControlPlaneConfig(host, port, dataDir, defaultTtl, maxTtl, scopes, upstreams,
         defaultUpstream, issuers, heartbeatInterval, maxDelegationDepth, metricsPort,
-        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, agentBudgets, newBudget);
+        shutdownGrace, audit, tls, workloadIdentity, issuerGrants, newBudget);
   }
 
   /** Throws IllegalArgumentException naming the first field that is wrong. */
@@ -240,13 +211,6 @@ public record ControlPlaneConfig(
             + " so no workload could issue");
     for (int i = 0; i < issuerGrants.size(); i++) {
       validateGrant("control_plane.issuer_grants[" + i + "]", issuerGrants.get(i));
-    }
-    Set<String> budgetedAgents = new java.util.HashSet<>();
-    for (int i = 0; i < agentBudgets.size(); i++) {
-      String field = "control_plane.budget.agents[" + i + "]";
-      AgentBudget b = agentBudgets.get(i).validate(field);
-      require(budgetedAgents.add(b.agentId()), field + ".agent",
-          "agent '" + b.agentId() + "' already has a budget");
     }
     return this;
   }
